@@ -1,0 +1,69 @@
+"""The test matrix: one session per array backend, each in its own virtualenv.
+
+Every session installs only what it needs, from the project's extras, so a
+hidden import fails loudly. ``nox`` alone runs the full CPU matrix.
+"""
+
+from __future__ import annotations
+
+import shutil
+
+import nox
+
+nox.options.default_venv_backend = "venv"
+nox.options.sessions = ["lint", "typecheck", "tests-numpy", "tests-torch", "tests-jax"]
+
+TORCH = "torch==2.13.0"
+"""The torch the matrix tests: a local CPU build here, where an unpinned torch is a CUDA one."""
+
+CORE_TESTS = ["tests", "--ignore=tests/adapters"]
+
+
+def _pytest(session: nox.Session, backends: str, *paths: str) -> None:
+    """Run pytest on ``paths`` for exactly ``backends`` (a missing one fails, never skips)."""
+    session.run("pytest", *paths, *session.posargs, env={"WEDGECORE_BACKENDS": backends})
+
+
+@nox.session
+def lint(session: nox.Session) -> None:
+    """Ruff lint and format check."""
+    session.install("ruff")
+    session.run("ruff", "check", ".")
+    session.run("ruff", "format", "--check", ".")
+
+
+@nox.session
+def typecheck(session: nox.Session) -> None:
+    """Mypy (strict) on the core."""
+    session.install("mypy", ".")
+    session.run("mypy")
+
+
+@nox.session(name="tests-numpy")
+def tests_numpy(session: nox.Session) -> None:
+    """The core on NumPy and array-api-strict, with no framework installed."""
+    session.install(".[test]")
+    _pytest(session, "numpy,array_api_strict", *CORE_TESTS)
+
+
+@nox.session(name="tests-torch")
+def tests_torch(session: nox.Session) -> None:
+    """The core on PyTorch tensors, eager and under torch.compile."""
+    session.install(TORCH, ".[test,torch]")
+    _pytest(session, "torch", *CORE_TESTS)
+
+
+@nox.session(name="tests-jax")
+def tests_jax(session: nox.Session) -> None:
+    """The core on JAX arrays, eager and inside jax.jit."""
+    session.install(".[test,jax]")
+    _pytest(session, "jax,jax-jit", *CORE_TESTS)
+
+
+@nox.session(name="tests-cupy")
+def tests_cupy(session: nox.Session) -> None:
+    """The core on CuPy arrays; needs an NVIDIA GPU, so it is not in the default run."""
+    if shutil.which("nvidia-smi") is None:
+        session.skip("no NVIDIA GPU on this machine")
+    session.install(".[test,cupy]")
+    _pytest(session, "cupy", *CORE_TESTS)

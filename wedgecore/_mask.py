@@ -1,0 +1,173 @@
+"""Pair scores, the keep mask and Wedge Dropout itself.
+
+The randomness comes in as ``perm``: pair ``k`` is ``(perm[2k], perm[2k + 1])``.
+Everything is vectorised over samples, pairs and cells, with shapes fixed by
+the input's shape, so the traced graph does not grow with the channel count.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from ._arrays import as_indices, as_three_axes, keep_shape, namespace, upcast
+from ._checks import (
+    Layout,
+    check_bool,
+    check_decision,
+    check_method,
+    check_num_pairs,
+    check_perm,
+    layout_of,
+)
+from ._methods import scorer
+
+__all__ = ["drop_fraction", "pair_scores", "wedge_dropout", "wedge_mask"]
+
+
+def _scores(x: Any, perm: Any, method: str, pairs: int, layout: Layout, xp: Any) -> Any:
+    x3, channel_axis, cell_axis = as_three_axes(x, layout, xp)
+    first = upcast(xp.take(x3, perm[0 : 2 * pairs : 2], axis=channel_axis), xp)
+    second = upcast(xp.take(x3, perm[1 : 2 * pairs : 2], axis=channel_axis), xp)
+    return scorer(method)(first, second, (cell_axis,), xp)
+
+
+def pair_scores(
+    x: Any,
+    perm: Any,
+    *,
+    method: str = "multiply",
+    num_pairs: int | None = None,
+    channel_axis: int = 1,
+    xp: Any = None,
+) -> Any:
+    """Score the similarity of each channel pair in each sample.
+
+    Parameters
+    ----------
+    x : array
+        Feature maps, batch on axis 0 and channels on ``channel_axis``; every
+        other axis is spatial. Real floating dtype.
+    perm : array
+        Integer permutation of ``range(C)``; pair ``k`` is ``(perm[2k], perm[2k+1])``.
+    method : str
+        One of `METHODS`.
+    num_pairs : int, optional
+        How many pairs to score, in [1, C // 2]; default ``C // 2``.
+    channel_axis : int
+        The channel axis (1 for channels-first, -1 for channels-last).
+    xp : namespace, optional
+        Array API namespace; default ``array_api_compat.array_namespace(x, perm)``.
+
+    Returns
+    -------
+    array
+        Shape ``(N, num_pairs)``, scores in [0, 1], in float32 or float64.
+    """
+    xp = namespace(xp, x, perm)
+    layout = layout_of(x, channel_axis, xp)
+    pairs = check_num_pairs(num_pairs, layout.channels)
+    check_perm(perm, layout.channels, xp)
+    return _scores(x, as_indices(perm, xp), check_method(method), pairs, layout, xp)
+
+
+def _dropped_pairs(
+    scores: Any, threshold: float | None, rate: float | None, batchwise: bool, xp: Any
+) -> Any:
+    """Boolean ``(N, P)``, or ``(1, P)`` batch-wise: which pairs are dropped."""
+    if rate is None:
+        similar = scores >= threshold
+        if not batchwise:
+            return similar
+        votes = xp.sum(xp.astype(similar, scores.dtype), axis=0, keepdims=True)
+        return 2 * votes >= scores.shape[0]
+    ranked = xp.mean(scores, axis=0, keepdims=True) if batchwise else scores
+    ranked = xp.where(xp.isnan(ranked), -1.0, ranked)
+    order = xp.argsort(-ranked, axis=1, stable=True)
+    rank = xp.argsort(order, axis=1)
+    return rank < round(rate * scores.shape[1])
+
+
+def _channel_drops(dropped: Any, perm: Any, pairs: int, xp: Any) -> Any:
+    """Spread pair decisions ``(rows, P)`` onto channels ``(rows, C)`` without a scatter."""
+    position = xp.argsort(perm)
+    in_pair = position < 2 * pairs
+    pair_of_channel = xp.clip(position // 2, max=pairs - 1)
+    return xp.logical_and(xp.take(dropped, pair_of_channel, axis=1), in_pair)
+
+
+def wedge_mask(
+    x: Any,
+    perm: Any,
+    *,
+    method: str = "multiply",
+    threshold: float | None = None,
+    rate: float | None = None,
+    batchwise: bool = True,
+    num_pairs: int | None = None,
+    channel_axis: int = 1,
+    rescale: bool = False,
+    xp: Any = None,
+) -> Any:
+    """Compute the Wedge Dropout keep mask: zero for both channels of a too-similar pair.
+
+    Parameters
+    ----------
+    x, perm, method, num_pairs, channel_axis, xp
+        As in `pair_scores`.
+    threshold : float, optional
+        A pair is similar in a sample when its score is ``>= threshold``.
+        Default: ``DEFAULT_THRESHOLDS[method]``.
+    rate : float, optional
+        Instead of a threshold, drop the ``round(rate * num_pairs)`` highest-scoring
+        pairs (Python's round, half to even; ties go to the lower pair index).
+    batchwise : bool
+        Drop a pair in every sample when at least half the samples call it
+        similar (or, in rate mode, rank pairs by their mean score over the
+        batch). ``False`` decides per sample.
+    rescale : bool
+        Multiply each sample's kept channels by ``C / max(kept, 1)``.
+
+    Returns
+    -------
+    array
+        The mask, ``x.dtype``, shape ``(N, 1, ..., C, ..., 1)`` broadcastable to ``x``.
+        It is a constant of the computation: no gradient flows through it.
+    """
+    xp = namespace(xp, x, perm)
+    layout = layout_of(x, channel_axis, xp)
+    pairs = check_num_pairs(num_pairs, layout.channels)
+    check_perm(perm, layout.channels, xp)
+    method = check_method(method)
+    threshold, rate = check_decision(method, threshold, rate)
+    check_bool(batchwise, "batchwise")
+    check_bool(rescale, "rescale")
+    perm = as_indices(perm, xp)
+
+    scores = _scores(x, perm, method, pairs, layout, xp)
+    dropped_pairs = _dropped_pairs(scores, threshold, rate, batchwise, xp)
+    keep = xp.astype(xp.logical_not(_channel_drops(dropped_pairs, perm, pairs, xp)), scores.dtype)
+    keep = xp.broadcast_to(keep, (layout.batch, layout.channels))
+    if rescale:
+        kept = xp.sum(keep, axis=1, keepdims=True)
+        keep = keep * (layout.channels / xp.clip(kept, min=1))
+    return xp.reshape(xp.astype(keep, x.dtype), keep_shape(layout))
+
+
+def wedge_dropout(x: Any, perm: Any, **keywords: Any) -> Any:
+    """Apply Wedge Dropout: ``x * wedge_mask(x, perm, **keywords)``.
+
+    Takes the keywords of `wedge_mask`; returns an array of ``x``'s shape,
+    dtype and device. NaN in ``x`` stays NaN.
+    """
+    return x * wedge_mask(x, perm, **keywords)
+
+
+def drop_fraction(keep: Any, *, xp: Any = None) -> Any:
+    """Return the fraction of (sample, channel) entries a keep mask drops, as a 0-d array.
+
+    Works on the mask of `wedge_mask`, rescaled or not: an entry is dropped
+    when it is zero.
+    """
+    xp = namespace(xp, keep)
+    dtype = xp.float64 if xp.isdtype(keep.dtype, xp.float64) else xp.float32
+    return xp.mean(xp.astype(keep == 0, dtype))
