@@ -31,13 +31,13 @@ def test_core_sources_import_only_stdlib_and_array_api_compat():
         assert not foreign, f"{path.name} imports {foreign}"
 
 
-def test_importing_the_core_loads_no_framework():
+def test_importing_the_installed_core_loads_no_framework(tmp_path):
     code = (
         "import sys, wedgecore, wedgecore.adapters; "
         f"print(sorted(m for m in {FRAMEWORKS!r} if m in sys.modules))"
     )
     result = subprocess.run(
-        [sys.executable, "-c", code], capture_output=True, text=True, check=True
+        [sys.executable, "-c", code], capture_output=True, text=True, check=True, cwd=tmp_path
     )
     assert result.stdout.strip() == "[]"
 
