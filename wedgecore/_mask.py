@@ -19,16 +19,20 @@ from ._checks import (
     check_perm,
     layout_of,
 )
-from ._methods import scorer
+from ._methods import method_steps
 
 __all__ = ["drop_fraction", "pair_scores", "wedge_dropout", "wedge_mask"]
 
 
 def _scores(x: Any, perm: Any, method: str, pairs: int, layout: Layout, xp: Any) -> Any:
+    """Prepare every channel once, then pair the prepared maps by ``perm`` and score them."""
     x3, channel_axis, cell_axis = as_three_axes(x, layout, xp)
-    first = upcast(xp.take(x3, perm[0 : 2 * pairs : 2], axis=channel_axis), xp)
-    second = upcast(xp.take(x3, perm[1 : 2 * pairs : 2], axis=channel_axis), xp)
-    return scorer(method)(first, second, (cell_axis,), xp)
+    x3 = upcast(x3, xp)
+    steps = method_steps(method)
+    prepared = steps.prepare(x3, (cell_axis,), xp)
+    first = xp.take(prepared, perm[0 : 2 * pairs : 2], axis=channel_axis)
+    second = xp.take(prepared, perm[1 : 2 * pairs : 2], axis=channel_axis)
+    return steps.combine(first, second, (cell_axis,), xp, x3.dtype)
 
 
 def pair_scores(
@@ -78,8 +82,10 @@ def _dropped_pairs(
         similar = scores >= threshold
         if not batchwise:
             return similar
-        votes = xp.sum(xp.astype(similar, scores.dtype), axis=0, keepdims=True)
-        return 2 * votes >= scores.shape[0]
+        # +1 per sample that calls the pair similar, -1 per other: "at least half" is a
+        # sum >= 0, counted without the batch size (unknown until run time in a TF graph)
+        ballots = 2 * xp.astype(similar, scores.dtype) - 1
+        return xp.sum(ballots, axis=0, keepdims=True) >= 0
     ranked = xp.mean(scores, axis=0, keepdims=True) if batchwise else scores
     ranked = xp.where(xp.isnan(ranked), -1.0, ranked)
     order = xp.argsort(-ranked, axis=1, stable=True)
@@ -146,7 +152,7 @@ def wedge_mask(
     scores = _scores(x, perm, method, pairs, layout, xp)
     dropped_pairs = _dropped_pairs(scores, threshold, rate, batchwise, xp)
     keep = xp.astype(xp.logical_not(_channel_drops(dropped_pairs, perm, pairs, xp)), scores.dtype)
-    keep = xp.broadcast_to(keep, (layout.batch, layout.channels))
+    keep = keep * xp.ones_like(scores[:, :1])  # batch-wise (1, C) to (N, C), N unread
     if rescale:
         kept = xp.sum(keep, axis=1, keepdims=True)
         keep = keep * (layout.channels / xp.clip(kept, min=1))

@@ -7,7 +7,7 @@ from typing import Any
 
 from ._arrays import as_three_axes, namespace, upcast
 from ._checks import check_floating, check_method, layout_of
-from ._methods import scorer
+from ._methods import method_steps
 
 __all__ = ["similarity", "similarity_matrix"]
 
@@ -71,7 +71,7 @@ def similarity(
             f"the maps need at least one cell on axis {axis!r}, got shape {tuple(a.shape)}"
         )
     dtype = xp.result_type(upcast(a, xp), upcast(b, xp))
-    return scorer(method)(xp.astype(a, dtype), xp.astype(b, dtype), axes, xp)
+    return method_steps(method).score(xp.astype(a, dtype), xp.astype(b, dtype), axes, xp)
 
 
 def similarity_matrix(
@@ -100,15 +100,22 @@ def similarity_matrix(
     """
     xp = namespace(xp, x)
     layout = layout_of(x, channel_axis, xp)
-    score = scorer(check_method(method))
+    steps = method_steps(check_method(method))
     x3, channel, _ = as_three_axes(x, layout, xp)
     if channel == 2:
         x3 = xp.permute_dims(x3, (0, 2, 1))
     x3 = upcast(x3, xp)
-    n, c, s = layout.batch, layout.channels, layout.cells
+    prepared = steps.prepare(x3, (2,), xp)
+    n, c, s = layout.batch, layout.channels, prepared.shape[2]
     block = max(1, _BLOCK_ELEMENTS // max(1, n * c * s))
     rows = [
-        score(x3[:, start : min(start + block, c), None, :], x3[:, None, :, :], (3,), xp)
+        steps.combine(
+            prepared[:, start : min(start + block, c), None, :],
+            prepared[:, None, :, :],
+            (3,),
+            xp,
+            x3.dtype,
+        )
         for start in range(0, c, block)
     ]
     return xp.concat(rows, axis=1)
