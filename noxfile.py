@@ -11,12 +11,25 @@ import shutil
 import nox
 
 nox.options.default_venv_backend = "venv"
-nox.options.sessions = ["lint", "typecheck", "tests-numpy", "tests-torch", "tests-jax"]
+nox.options.sessions = [
+    "lint",
+    "typecheck",
+    "tests-numpy",
+    "tests-torch",
+    "tests-jax",
+    "adapter-torch",
+    "adapter-flax",
+    "docs",
+    "experiments",
+]
 
 TORCH = "torch==2.13.0"
 """The torch the matrix tests: a local CPU build here, where an unpinned torch is a CUDA one."""
 
-CORE_TESTS = ["tests", "--ignore=tests/adapters"]
+CORE_TESTS = ["tests", "--ignore=tests/adapters", "--ignore=tests/experiments"]
+
+EXPERIMENTS = "experiments/requirements.txt"
+"""The pinned dependencies of the demo and evaluation harness in experiments/."""
 
 
 def _pytest(session: nox.Session, backends: str, *paths: str) -> None:
@@ -53,11 +66,25 @@ def tests_torch(session: nox.Session) -> None:
     _pytest(session, "torch", *CORE_TESTS)
 
 
+@nox.session(name="adapter-torch")
+def adapter_torch(session: nox.Session) -> None:
+    """The PyTorch layers, with onnxscript for the ONNX export test."""
+    session.install(TORCH, ".[test,torch]", "onnx", "onnxscript")
+    _pytest(session, "torch", "tests/adapters/test_torch.py")
+
+
 @nox.session(name="tests-jax")
 def tests_jax(session: nox.Session) -> None:
     """The core on JAX arrays, eager and inside jax.jit."""
     session.install(".[test,jax]")
     _pytest(session, "jax,jax-jit", *CORE_TESTS)
+
+
+@nox.session(name="adapter-flax")
+def adapter_flax(session: nox.Session) -> None:
+    """The flax.nnx and flax.linen modules, with optax for the training test and the docs."""
+    session.install(".[test,flax]", "optax")
+    _pytest(session, "jax", "tests/adapters/test_flax.py")
 
 
 @nox.session(name="tests-cupy")
@@ -67,3 +94,35 @@ def tests_cupy(session: nox.Session) -> None:
         session.skip("no NVIDIA GPU on this machine")
     session.install(".[test,cupy]")
     _pytest(session, "cupy", *CORE_TESTS)
+
+
+@nox.session
+def docs(session: nox.Session) -> None:
+    """The documentation site: ``mkdocs build --strict`` into site/.
+
+    The API pages are read, without importing, from the package installed here (mkdocs.yml
+    says why), so no framework is needed. The figure script runs into a scratch folder, to
+    check that it still works with the library; its committed output is made by hand.
+    """
+    session.install(".[docs]")
+    figure = f"{session.create_tmp()}/feature-maps.png"
+    session.run("python", "docs/scripts/plot_feature_maps.py", figure)
+    session.run("mkdocs", "build", "--strict")
+
+
+@nox.session
+def experiments(session: nox.Session) -> None:
+    """The evaluation harness's tests, with a smoke run of every task and arm on tiny models."""
+    session.install("-r", EXPERIMENTS, ".[test]")
+    session.run("python", "-m", "pytest", "tests/experiments", *session.posargs)
+
+
+@nox.session
+def demo(session: nox.Session) -> None:
+    """README's demo: the quick experiment (digits, 3 seeds, 6 arms); not in the default run.
+
+    Prints the results table and the path of the markdown report. Arguments after ``--``
+    go to ``python -m experiments`` (``nox -s demo -- --mode full`` is the full run).
+    """
+    session.install("-r", EXPERIMENTS, ".")
+    session.run("python", "-m", "experiments", *session.posargs)

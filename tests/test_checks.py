@@ -6,6 +6,7 @@ import numpy as np
 import pytest
 
 import wedgecore as wc
+from wedgecore._checks import check_keywords
 
 X = np.random.default_rng(0).normal(size=(4, 6, 3, 3))
 PERM = np.arange(6)
@@ -84,3 +85,26 @@ def test_similarity_matrix_checks_layout_and_method():
 def test_drop_fraction_of_a_float64_mask_is_float64():
     assert wc.drop_fraction(np.ones((2, 3, 1))).dtype == np.float64
     assert wc.drop_fraction(np.ones((2, 3, 1), dtype=np.float16)).dtype == np.float32
+
+
+KEYWORD_CALLS = [
+    call
+    for call in BAD_CALLS
+    if set(call[0]) <= {"method", "threshold", "rate", "batchwise", "rescale"}
+    or call[0] in ({"num_pairs": True}, {"num_pairs": 1.5})
+]
+
+
+@pytest.mark.parametrize(
+    ("change", "error", "message"),
+    [*KEYWORD_CALLS, ({"num_pairs": 0}, ValueError, r"num_pairs 0 is out of range.*>= 1")],
+)
+def test_check_keywords_raises_what_the_kernels_raise_without_an_input(change, error, message):
+    with pytest.raises(error, match=message):
+        check_keywords(**change)
+
+
+def test_check_keywords_accepts_what_the_kernels_accept():
+    check_keywords()
+    check_keywords(method="rectify", rate=0.5, batchwise=False, num_pairs=10**6, rescale=True)
+    check_keywords(method="overlap", threshold=0.3, num_pairs=1)

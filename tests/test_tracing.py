@@ -60,6 +60,23 @@ def test_torch_compile_fullgraph_matches_eager(keywords):
 
 
 @pytest.mark.backend("torch")
+@pytest.mark.parametrize("keywords", MODES)
+def test_torch_compile_with_dynamic_shapes_matches_eager(keywords):
+    import torch
+
+    torch._dynamo.reset()
+    compiled = torch.compile(
+        functools.partial(wc.wedge_dropout, **keywords), fullgraph=True, dynamic=True
+    )
+    for shape in [(8, 16, 5, 5), (6, 12, 4, 3)]:
+        x = torch.randn(*shape)
+        perm = torch.randperm(shape[1])
+        torch.testing.assert_close(
+            compiled(x, perm), wc.wedge_dropout(x, perm, **keywords), rtol=0, atol=0
+        )
+
+
+@pytest.mark.backend("torch")
 def test_torch_compile_does_not_recompile_for_new_permutations():
     import torch
     from torch._dynamo.utils import counters

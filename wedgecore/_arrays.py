@@ -35,19 +35,21 @@ def as_three_axes(x: Any, layout: Layout, xp: Any) -> tuple[Any, int, int]:
 
     Returns ``(x3, channel_axis, cell_axis)``. Channels-first and channels-last
     inputs are reshaped without moving data, to ``(N, C, S)`` and ``(N, S, C)``;
-    a channel axis in the middle is moved to the front first.
+    a channel axis in the middle is moved to the front first. The batch size is
+    left to the reshape (``-1``): in a TensorFlow graph it is known only at run time.
     """
-    n, c, s = layout.batch, layout.channels, layout.cells
+    c, s = layout.channels, layout.cells
     if layout.channel_axis == x.ndim - 1:
-        return xp.reshape(x, (n, s, c)), 2, 1
+        return xp.reshape(x, (-1, s, c)), 2, 1
     if layout.channel_axis != 1:
         rest = [i for i in range(1, x.ndim) if i != layout.channel_axis]
         x = xp.permute_dims(x, (0, layout.channel_axis, *rest))
-    return xp.reshape(x, (n, c, s)), 1, 2
+    return xp.reshape(x, (-1, c, s)), 1, 2
 
 
 def keep_shape(layout: Layout) -> tuple[int, ...]:
-    """The shape of a per-(sample, channel) mask that broadcasts against ``x``."""
+    """The shape of a per-(sample, channel) mask that broadcasts against ``x``, batch as ``-1``."""
     return tuple(
-        size if axis in (0, layout.channel_axis) else 1 for axis, size in enumerate(layout.shape)
+        -1 if axis == 0 else size if axis == layout.channel_axis else 1
+        for axis, size in enumerate(layout.shape)
     )

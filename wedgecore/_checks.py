@@ -20,6 +20,7 @@ __all__ = [
     "check_bool",
     "check_decision",
     "check_floating",
+    "check_keywords",
     "check_method",
     "check_num_pairs",
     "check_perm",
@@ -29,7 +30,10 @@ __all__ = [
 
 @dataclass(frozen=True)
 class Layout:
-    """Where the batch, channel and cell axes of a feature-map tensor are."""
+    """Where the batch, channel and cell axes of a feature-map tensor are.
+
+    Only the batch size may be None (a TensorFlow graph knows it at run time only).
+    """
 
     shape: tuple[int, ...]
     channel_axis: int
@@ -96,6 +100,10 @@ def layout_of(x: Any, channel_axis: Any, xp: Any) -> Layout:
     axis %= len(shape)
     if axis == 0:
         raise ValueError(f"channel_axis {channel_axis} is the batch axis 0; choose another axis")
+    if None in shape[1:]:
+        raise ValueError(
+            f"x must have a static size on every axis but the batch axis 0, got shape {shape}"
+        )
     layout = Layout(shape, axis)
     if layout.channels < 2:
         raise ValueError(
@@ -155,3 +163,24 @@ def check_decision(method: str, threshold: Any, rate: Any) -> tuple[float | None
             f"(methods with a default: {', '.join(DEFAULT_THRESHOLDS)})"
         )
     return DEFAULT_THRESHOLDS[method], None
+
+
+def check_keywords(
+    *,
+    method: Any = "multiply",
+    threshold: Any = None,
+    rate: Any = None,
+    batchwise: Any = True,
+    num_pairs: Any = None,
+    rescale: Any = False,
+) -> None:
+    """Check the keywords of `wedge_mask` that need no input, as a layer does when built.
+
+    ``num_pairs`` is only checked to be a positive integer: its bound ``C // 2`` comes with
+    the input.
+    """
+    check_decision(check_method(method), threshold, rate)
+    check_bool(batchwise, "batchwise")
+    check_bool(rescale, "rescale")
+    if num_pairs is not None and _check_int(num_pairs, "num_pairs") < 1:
+        raise ValueError(f"num_pairs {num_pairs} is out of range; expected num_pairs >= 1")

@@ -94,11 +94,14 @@ def _dropped_pairs(
 
 
 def _channel_drops(dropped: Any, perm: Any, pairs: int, xp: Any) -> Any:
-    """Spread pair decisions ``(rows, P)`` onto channels ``(rows, C)`` without a scatter."""
+    """Spread pair decisions ``(rows, P)`` onto channels ``(rows, C)`` without a scatter.
+
+    A channel in no pair looks up an extra, never-dropped column ``P``.
+    """
     position = xp.argsort(perm)
-    in_pair = position < 2 * pairs
-    pair_of_channel = xp.clip(position // 2, max=pairs - 1)
-    return xp.logical_and(xp.take(dropped, pair_of_channel, axis=1), in_pair)
+    pair_of_channel = xp.where(position < 2 * pairs, position // 2, pairs)
+    never = xp.zeros_like(dropped[:, :1])
+    return xp.take(xp.concat([dropped, never], axis=1), pair_of_channel, axis=1)
 
 
 def wedge_mask(
@@ -118,7 +121,15 @@ def wedge_mask(
 
     Parameters
     ----------
-    x, perm, method, num_pairs, channel_axis, xp
+    x, perm : array
+        As in `pair_scores`.
+    method : str
+        One of `METHODS`.
+    num_pairs : int, optional
+        As in `pair_scores`.
+    channel_axis : int
+        As in `pair_scores`.
+    xp : namespace, optional
         As in `pair_scores`.
     threshold : float, optional
         A pair is similar in a sample when its score is ``>= threshold``.

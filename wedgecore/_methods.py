@@ -103,12 +103,12 @@ _METHODS: dict[str, Method] = {
 }
 
 METHODS: tuple[str, ...] = tuple(_METHODS)
-"""The similarity methods, in the order DESIGN.md lists them."""
+"""The similarity methods: ``direct``, ``overlap``, ``multiply``, ``multiply_l2``, ``rectify``."""
 
 DEFAULT_THRESHOLDS: Mapping[str, float] = MappingProxyType(
     {"direct": 0.5, "multiply": 0.65, "multiply_l2": 0.65}
 )
-"""The seed's recommended thresholds (read-only); the other methods need an explicit one."""
+"""The thresholds the original write-up recommends (read-only); other methods need one given."""
 
 
 def method_steps(method: str) -> Method:

@@ -38,7 +38,7 @@ def _cell_axes(axis: Any, ndim: int) -> tuple[int, ...]:
 def similarity(
     a: Any, b: Any, method: str = "multiply", *, axis: Any = None, xp: Any = None
 ) -> Any:
-    """Score how similar feature maps ``a`` and ``b`` are, as the seed's functions do.
+    """Score how similar feature maps ``a`` and ``b`` are, as the original write-up's functions do.
 
     Parameters
     ----------

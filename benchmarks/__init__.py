@@ -1,0 +1,1 @@
+"""Benchmark suites for wedgecore: each compares against a framework's own spatial dropout."""
