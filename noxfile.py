@@ -21,6 +21,7 @@ nox.options.sessions = [
     "adapter-flax",
     "docs",
     "experiments",
+    "bench-smoke",
 ]
 
 TORCH = "torch==2.13.0"
@@ -29,7 +30,12 @@ TORCH = "torch==2.13.0"
 CORE_TESTS = ["tests", "--ignore=tests/adapters", "--ignore=tests/experiments"]
 
 EXPERIMENTS = "experiments/requirements.txt"
-"""The pinned dependencies of the demo and evaluation harness in experiments/."""
+"""The pinned dependencies of the harness in experiments/.
+
+It runs from the repository root, where the source folder ``wedgecore/`` shadows an
+installed copy and has no ``adapters``: the project is installed editable there, so
+that ``wedgecore.adapters`` still resolves to ``adapters/``.
+"""
 
 
 def _pytest(session: nox.Session, backends: str, *paths: str) -> None:
@@ -97,6 +103,21 @@ def tests_cupy(session: nox.Session) -> None:
 
 
 @nox.session
+def bench(session: nox.Session) -> None:
+    """Every benchmark suite at full size; writes docs/benchmarks.md (not in the default run)."""
+    session.install(TORCH, "-e", ".[bench,jax,keras]", "tensorflow-cpu")
+    session.run("python", "-m", "benchmarks.report", *session.posargs)
+
+
+@nox.session(name="bench-smoke")
+def bench_smoke(session: nox.Session) -> None:
+    """Every benchmark suite on tiny sizes, so that the benchmark code cannot rot."""
+    session.install(TORCH, "-e", ".[bench,jax,keras]")
+    output = f"{session.create_tmp()}/benchmarks.md"
+    session.run("python", "-m", "benchmarks.report", "--quick", "--output", output)
+
+
+@nox.session
 def docs(session: nox.Session) -> None:
     """The documentation site: ``mkdocs build --strict`` into site/.
 
@@ -113,7 +134,7 @@ def docs(session: nox.Session) -> None:
 @nox.session
 def experiments(session: nox.Session) -> None:
     """The evaluation harness's tests, with a smoke run of every task and arm on tiny models."""
-    session.install("-r", EXPERIMENTS, ".[test]")
+    session.install("-r", EXPERIMENTS, "-e", ".[test]")
     session.run("python", "-m", "pytest", "tests/experiments", *session.posargs)
 
 
@@ -124,5 +145,5 @@ def demo(session: nox.Session) -> None:
     Prints the results table and the path of the markdown report. Arguments after ``--``
     go to ``python -m experiments`` (``nox -s demo -- --mode full`` is the full run).
     """
-    session.install("-r", EXPERIMENTS, ".")
+    session.install("-r", EXPERIMENTS, "-e", ".")
     session.run("python", "-m", "experiments", *session.posargs)

@@ -96,8 +96,8 @@ def argsort(x: Any, axis: int = -1, stable: bool = True) -> Any:
 
     ``keras.ops.argsort`` promises no order among equal values (on TensorFlow it
     sorts with ``stable=False``), so ties are broken by an explicit key: the dense
-    rank of each value, then its position. Keys are int32, so ``axis`` may hold up
-    to 46340 elements.
+    rank of each value, then its position. The key is int32, which bounds the
+    length of ``axis`` to 46340.
     """
     if not stable:
         return ops.argsort(x, axis=axis)
@@ -107,9 +107,9 @@ def argsort(x: Any, axis: int = -1, stable: bool = True) -> Any:
         raise ValueError(f"a stable argsort takes at most 46340 elements per row, got {size}")
     order = ops.argsort(x)
     ordered = ops.take_along_axis(x, order, axis=-1)
-    starts = ops.concatenate(
-        [ops.ones_like(ordered[..., :1], "bool"), ordered[..., 1:] != ordered[..., :-1]], -1
-    )
-    dense_rank = ops.take_along_axis(ops.cumsum(ops.cast(starts, "int32"), axis=-1), ops.argsort(order), axis=-1)
-    key = dense_rank * size + ops.arange(size, dtype="int32")
+    first = ops.ones_like(ordered[..., :1], dtype="int32")
+    new_value = ops.cast(ordered[..., 1:] != ordered[..., :-1], "int32")
+    ordered_rank = ops.cumsum(ops.concatenate([first, new_value], axis=-1), axis=-1)
+    rank = ops.take_along_axis(ordered_rank, ops.argsort(order), axis=-1)
+    key = rank * size + ops.arange(size, dtype="int32")
     return ops.moveaxis(ops.argsort(key), -1, axis)

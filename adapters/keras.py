@@ -92,8 +92,14 @@ class _WedgeDropout(keras.layers.Layer):
 
     def build(self, input_shape: tuple[int | None, ...]) -> None:
         """Check the input's layout and ``num_pairs`` against its channel count."""
-        spec = keras.KerasTensor(input_shape, dtype=self.compute_dtype)
-        channels = layout_of(spec, self.channel_axis, _keras_ops).channels
+        channel_axis = self.channel_axis % len(input_shape)
+        # Spatial sizes may stay unknown until the call (a fully convolutional model).
+        shape = [
+            1 if size is None and axis not in (0, channel_axis) else size
+            for axis, size in enumerate(input_shape)
+        ]
+        spec = keras.KerasTensor(tuple(shape), dtype=self.compute_dtype)
+        channels = layout_of(spec, channel_axis, _keras_ops).channels
         check_num_pairs(self.num_pairs, channels)
         self.input_spec = keras.InputSpec(
             ndim=self.spatial_rank + 2, axes={self.channel_axis: channels}

@@ -10,9 +10,9 @@ from .training import Budget
 __all__ = ["BUDGETS", "MODES", "Plan", "arms_named"]
 
 BUDGETS: dict[str, Budget] = {
-    "2d": Budget(widths=(32, 32), strides=(1, 1), epochs=20),
-    "1d": Budget(widths=(32, 32, 32), strides=(1, 2, 1), epochs=10),
-    "3d": Budget(widths=(16, 32, 32), strides=(2, 2, 1), epochs=10),
+    "2d": Budget(widths=(32, 32), strides=(1, 1), epochs=30),
+    "1d": Budget(widths=(32, 32, 32), strides=(1, 2, 1), epochs=15),
+    "3d": Budget(widths=(16, 32, 32), strides=(2, 2, 1), epochs=15),
 }
 """The full run's models and training, sized to fit 20+ seeds of every arm on two CPU cores.
 

@@ -54,7 +54,7 @@ class Net(nn.Module):
         self.features = nn.Sequential(
             *(
                 conv_bn_relu(rank, a, b, s)
-                for a, b, s in zip(channels, widths, strides, strict=True)
+                for a, b, s in zip(channels[:-1], widths, strides, strict=True)
             )
         )
         self.under_test = under_test

@@ -44,12 +44,11 @@ class Meta:
 def cells(row: Row) -> list[str]:
     """The table cells of one row, as text."""
     if row.delta is None:
-        delta = p = ratio = "-"
+        delta = p = "-"
     else:
         d = row.delta
         delta = f"{100 * d.mean:+.2f} [{100 * d.low:+.2f}, {100 * d.high:+.2f}]"
         p = f"{d.p:.3f}"
-        ratio = f"{row.step_ratio:.2f}"
     return [
         row.task,
         row.arm,
@@ -58,7 +57,7 @@ def cells(row: Row) -> list[str]:
         p,
         f"{row.drop:.3f} ({row.drop_sd:.3f})",
         f"{row.similarity:.3f}",
-        ratio,
+        f"{row.step_ratio:.2f}",
     ]
 
 
@@ -142,7 +141,10 @@ Regenerate with `{meta.command}` (from the repository root).
   (and sd) over all steps of all seeds.
 - *similarity*: mean over distinct channel pairs of the `{meta.similarity_method}` score of the
   head's maps on test samples after training (`wedgecore.similarity_matrix`), mean over seeds.
-- *step time x*: median over seeds of the arm's median training-step time over {CONTROL}'s.
+- *step time x*: a training step's time with the layer under test over its time with the
+  identity in its place, both timed alternately in one process after training (median of
+  {plan.budgets[plan.tasks[0]].timing_steps} each), median over seeds; {CONTROL}'s own value
+  shows the timing's noise.
 
 ## Findings
 
@@ -164,6 +166,8 @@ def _run_record(run: RunResult) -> dict[str, object]:
         "drop_sd": float(run.drop.std()),
         "mean_similarity": run.mean_similarity,
         "median_step_seconds": float(np.median(run.step_seconds)),
+        "step_ratio": run.step_ratio,
+        "wall_seconds": run.wall_seconds,
     }
 
 

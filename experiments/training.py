@@ -11,7 +11,7 @@ import torch
 
 import wedgecore as wc
 
-from .arms import Arm
+from .arms import Arm, NoDropout
 from .data import Split, load
 from .models import Net
 
@@ -35,6 +35,9 @@ class Budget:
         Adam's initial learning rate, annealed to zero over the run on a cosine.
     similarity_samples : int
         Test samples whose final feature maps are scored by `wedgecore.similarity_matrix`.
+    timing_steps : int
+        Training steps timed after training with the layer under test, and as many with
+        the identity in its place, alternating, for `RunResult.step_ratio`.
     """
 
     widths: tuple[int, ...]
@@ -43,6 +46,7 @@ class Budget:
     batch_size: int = 64
     lr: float = 3e-3
     similarity_samples: int = 256
+    timing_steps: int = 20
 
 
 @dataclass
@@ -63,8 +67,14 @@ class RunResult:
         ``(epochs, C)``: per epoch, the share of (step, sample) in which each channel was dropped.
     step_seconds : numpy.ndarray
         ``(steps,)``: wall time of each training step (forward, backward, update).
+    step_ratio : float
+        Median time of a training step with the layer under test over that with the
+        identity in its place, timed alternately in this process after training: side by
+        side, so that the load of the machine cancels out.
     similarity : numpy.ndarray
         ``(C, C)``: the head's feature maps scored pairwise, averaged over test samples.
+    wall_seconds : float
+        Wall time of the whole run, data loading included.
     """
 
     task: str
@@ -74,7 +84,9 @@ class RunResult:
     drop: np.ndarray
     channel_epoch: np.ndarray
     step_seconds: np.ndarray
+    step_ratio: float
     similarity: np.ndarray
+    wall_seconds: float
 
     @property
     def mean_similarity(self) -> float:
@@ -119,6 +131,31 @@ def _final_similarity(model: Net, x: torch.Tensor, method: str) -> np.ndarray:
     return wc.similarity_matrix(maps, method=method).mean(0).numpy()
 
 
+def _step_ratio(model: Net, x: torch.Tensor, y: torch.Tensor, steps: int) -> float:
+    """Time training steps with ``model``'s layer under test and with the identity, alternately.
+
+    Changes ``model``'s weights: call it once everything else is measured.
+    """
+    layer, identity = model.under_test, NoDropout()
+    optimizer = torch.optim.Adam(model.parameters())
+    loss_fn = torch.nn.CrossEntropyLoss()
+    seconds: dict[bool, list[float]] = {True: [], False: []}
+    model.train()
+    for step in range(2 * (steps + 1)):
+        timed = step >= 2
+        with_layer = step % 2 == 0
+        model.under_test = layer if with_layer else identity
+        start = time.perf_counter()
+        loss = loss_fn(model(x), y)
+        optimizer.zero_grad(set_to_none=True)
+        loss.backward()
+        optimizer.step()
+        if timed:
+            seconds[with_layer].append(time.perf_counter() - start)
+    model.under_test = layer
+    return float(np.median(seconds[True]) / np.median(seconds[False]))
+
+
 def train(task: str, arm: Arm, seed: int, budget: Budget, method: str = "multiply") -> RunResult:
     """Train ``arm`` on ``task`` for ``seed`` and measure it.
 
@@ -139,6 +176,7 @@ def train(task: str, arm: Arm, seed: int, budget: Budget, method: str = "multipl
     -------
     RunResult
     """
+    start = time.perf_counter()
     split = _split(task, seed)
     model = build(arm, split, budget, seed)
     _, order_seed, _ = seeds_for(seed)
@@ -156,24 +194,30 @@ def train(task: str, arm: Arm, seed: int, budget: Budget, method: str = "multipl
         batches = torch.randperm(len(y), generator=order)[: steps_per_epoch * budget.batch_size]
         channels = torch.zeros(budget.widths[-1])
         for index in batches.view(steps_per_epoch, budget.batch_size):
-            start = time.perf_counter()
+            step_start = time.perf_counter()
             loss = loss_fn(model(x[index]), y[index])
             optimizer.zero_grad(set_to_none=True)
             loss.backward()
             optimizer.step()
             schedule.step()
-            seconds.append(time.perf_counter() - start)
+            seconds.append(time.perf_counter() - step_start)
             drop.append(model.under_test.drop_fraction())
             channels += model.under_test.channel_drops()
         channel_epoch.append((channels / steps_per_epoch).numpy())
     x_test, y_test = torch.from_numpy(split.x_test), torch.from_numpy(split.y_test)
+    accuracy = _accuracy(model, x_test, y_test)
+    similarity = _final_similarity(model, x_test[: budget.similarity_samples], method)
+    batch = torch.arange(budget.batch_size)
+    ratio = _step_ratio(model, x[batch], y[batch], budget.timing_steps)
     return RunResult(
         task=task,
         arm=arm.name,
         seed=seed,
-        accuracy=_accuracy(model, x_test, y_test),
+        accuracy=accuracy,
         drop=np.asarray(drop),
         channel_epoch=np.stack(channel_epoch),
         step_seconds=np.asarray(seconds),
-        similarity=_final_similarity(model, x_test[: budget.similarity_samples], method),
+        step_ratio=ratio,
+        similarity=similarity,
+        wall_seconds=time.perf_counter() - start,
     )

@@ -6,6 +6,7 @@ import json
 import re
 import subprocess
 import sys
+import time
 from pathlib import Path
 
 import numpy as np
@@ -13,10 +14,10 @@ import pytest
 import torch
 
 from experiments import cli, config, report, summary
-from experiments.arms import Arm, all_arms
+from experiments.arms import Arm, NoDropout, all_arms
 from experiments.data import load
 from experiments.stats import Paired
-from experiments.training import build, train
+from experiments.training import _step_ratio, build, train
 
 ROOT = Path(__file__).parents[2]
 SMOKE = config.MODES["smoke"]
@@ -120,11 +121,28 @@ def test_the_summary_pairs_every_arm_with_no_dropout():
     rows = summary.summarise(results, plan.tasks, plan.arms)
     assert [(r.task, r.arm) for r in rows] == [("2d", "none"), ("2d", "wedge-rate-0.25")]
     control, arm = rows
-    assert control.delta is None and control.step_ratio is None and control.drop == 0
+    assert control.delta is None and control.drop == 0
     assert arm.delta.n == 2 and arm.step_ratio > 0 and arm.drop == 0.25
     accuracy = {r.arm: [x.accuracy for x in summary.by_seed(results, "2d", r.arm)] for r in rows}
     differences = np.subtract(accuracy["wedge-rate-0.25"], accuracy["none"])
     assert arm.delta.mean == pytest.approx(differences.mean())
+
+
+class _Slow(NoDropout):
+    """The identity, 20 ms late."""
+
+    def forward(self, x):
+        time.sleep(0.02)
+        return super().forward(x)
+
+
+def test_the_step_time_ratio_sees_a_slow_layer():
+    data = load("2d", 0)
+    model = build(all_arms()[0], data, BUDGET, 0)
+    model.under_test = _Slow()
+    x, y = torch.from_numpy(data.x_train[:64]), torch.from_numpy(data.y_train[:64])
+    assert _step_ratio(model, x, y, steps=5) > 2
+    assert isinstance(model.under_test, _Slow)
 
 
 def _row(arm, delta):

@@ -1,0 +1,187 @@
+"""Training-step suite: a full training step with and without a dropout before the pooling.
+
+Keras (run once per backend, ``KERAS_BACKEND`` set before Keras is imported):
+``keras.applications.EfficientNetB0(weights=None, input_shape=(128, 128, 3))`` without its
+top, then [nothing | ``WedgeDropout2D`` | ``SpatialDropout2D``], GlobalAveragePooling2D and
+Dense, batch 16. PyTorch: a small Conv-BN-ReLU CNN with [nothing | ``WedgeDropout2d`` |
+``nn.Dropout2d``] before ``AdaptiveAvgPool2d``. Reported: the step-time ratio against the
+model without the layer, and the first-step (trace/compile) ratio.
+
+Run: ``KERAS_BACKEND=jax python -m benchmarks.training keras [--quick]`` and
+``python -m benchmarks.training torch [--quick]``.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import time
+from collections.abc import Callable
+from typing import Any
+
+import numpy as np
+
+from benchmarks.timing import compare
+
+BATCH = 16
+VARIANTS = ("none", "wedge", "spatial")
+
+
+def _first_and_step(
+    steps: dict[str, Callable[[], Any]], sync: Callable[[Any], Any], quick: bool
+) -> list[dict[str, Any]]:
+    """Time each variant's first step, then each variant's steady step against ``none``."""
+    first = {}
+    for name, step in steps.items():
+        start = time.perf_counter()
+        sync(step())
+        first[name] = time.perf_counter() - start
+    timing = {"rounds": 3, "round_seconds": 0.0, "warmup": 1} if quick else {"rounds": 11}
+    rows = []
+    for name in ("wedge", "spatial"):
+        result = compare(steps[name], steps["none"], sync=sync, **timing)
+        rows.append(
+            {
+                "variant": name,
+                "step_ratio": result.ratio,
+                "spread": result.spread,
+                "step_ms": result.candidate_median * 1e3,
+                "baseline_step_ms": result.baseline_median * 1e3,
+                "first_ratio": first[name] / first["none"],
+                "first_s": first[name],
+                "baseline_first_s": first["none"],
+            }
+        )
+    return rows
+
+
+def keras_steps(quick: bool) -> dict[str, Callable[[], Any]]:
+    """One ``train_on_batch`` closure per variant of the EfficientNetB0 head."""
+    import keras
+
+    from wedgecore.adapters.keras import WedgeDropout2D
+
+    side = 32 if quick else 128
+    rng = np.random.default_rng(0)
+    images = rng.normal(size=(BATCH, side, side, 3)).astype("float32")
+    labels = rng.integers(0, 10, size=(BATCH,))
+
+    def build(variant: str) -> keras.Model:
+        inputs = keras.Input((side, side, 3))
+        if quick:
+            features = keras.layers.Conv2D(8, 3, padding="same", activation="relu")(inputs)
+        else:
+            backbone = keras.applications.EfficientNetB0(
+                weights=None, include_top=False, input_shape=(side, side, 3)
+            )
+            features = backbone(inputs)
+        if variant == "wedge":
+            features = WedgeDropout2D(seed=0)(features)
+        elif variant == "spatial":
+            features = keras.layers.SpatialDropout2D(0.1, seed=0)(features)
+        pooled = keras.layers.GlobalAveragePooling2D()(features)
+        model = keras.Model(inputs, keras.layers.Dense(10)(pooled))
+        model.compile(
+            optimizer="adam",
+            loss=keras.losses.SparseCategoricalCrossentropy(from_logits=True),
+            jit_compile=keras.backend.backend() != "torch",
+        )
+        return model
+
+    models = {variant: build(variant) for variant in VARIANTS}
+    return {
+        variant: (lambda model=model: model.train_on_batch(images, labels))
+        for variant, model in models.items()
+    }
+
+
+def torch_steps(quick: bool, compiled: bool) -> dict[str, Callable[[], Any]]:
+    """One optimiser-step closure per variant of a small CNN, eager or ``torch.compile``-d."""
+    import torch
+    from torch import nn
+
+    from wedgecore.adapters.torch import WedgeDropout2d
+
+    torch.set_num_threads(2)
+    channels, side = (8, 8) if quick else (256, 16)
+    images = torch.randn(BATCH * 4, 3, side * 2, side * 2)
+    labels = torch.randint(0, 10, (BATCH * 4,))
+
+    def build(variant: str) -> Callable[[], Any]:
+        torch.manual_seed(0)
+        layer = {"none": nn.Identity(), "wedge": WedgeDropout2d(), "spatial": nn.Dropout2d(0.1)}
+        model = nn.Sequential(
+            nn.Conv2d(3, channels // 2, 3, padding=1),
+            nn.BatchNorm2d(channels // 2),
+            nn.ReLU(),
+            nn.MaxPool2d(2),
+            nn.Conv2d(channels // 2, channels, 3, padding=1),
+            nn.BatchNorm2d(channels),
+            nn.ReLU(),
+            layer[variant],
+            nn.AdaptiveAvgPool2d(1),
+            nn.Flatten(),
+            nn.Linear(channels, 10),
+        )
+        optimizer = torch.optim.SGD(model.parameters(), lr=0.01)
+        forward = torch.compile(model) if compiled else model
+
+        def step() -> Any:
+            optimizer.zero_grad()
+            loss = nn.functional.cross_entropy(forward(images), labels)
+            loss.backward()
+            optimizer.step()
+            return loss
+
+        return step
+
+    return {variant: build(variant) for variant in VARIANTS}
+
+
+def markdown(rows: list[dict[str, Any]]) -> str:
+    """The rows as a Markdown table."""
+    lines = [
+        "| suite | layer | step time / no layer (IQR) | step ms | first step / no layer "
+        "| first step s |",
+        "|---|---|---|---|---|---|",
+    ]
+    for row in rows:
+        low, high = row["spread"]
+        lines.append(
+            f"| {row['suite']} | {row['variant']} | {row['step_ratio']:.3f} "
+            f"({low:.3f}-{high:.3f}) | {row['step_ms']:.1f} | {row['first_ratio']:.3f} "
+            f"| {row['first_s']:.2f} |"
+        )
+    return "\n".join(lines)
+
+
+def run(framework: str, quick: bool) -> list[dict[str, Any]]:
+    """Rows for one framework: ``keras`` (on the current Keras backend) or ``torch``."""
+    if framework == "keras":
+        import keras
+
+        model = "tiny Conv2D" if quick else "EfficientNetB0"
+        suite = f"keras-{keras.backend.backend()} {model}"
+        rows = _first_and_step(keras_steps(quick), lambda result: result, quick)
+        return [{"suite": suite, **row} for row in rows]
+    rows = []
+    for compiled in (False, True):
+        suite = f"torch small CNN, {'torch.compile' if compiled else 'eager'}"
+        steps = torch_steps(quick, compiled)
+        timed = _first_and_step(steps, lambda result: result.item(), quick)
+        rows.extend({"suite": suite, **row} for row in timed)
+    return rows
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__)
+    parser.add_argument("framework", choices=["keras", "torch"])
+    parser.add_argument("--quick", action="store_true", help="tiny models (CI smoke)")
+    parser.add_argument("--json", action="store_true", help="print the rows as one JSON line")
+    arguments = parser.parse_args()
+    rows = run(arguments.framework, arguments.quick)
+    print(json.dumps(rows) if arguments.json else markdown(rows))
+
+
+if __name__ == "__main__":
+    main()
