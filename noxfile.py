@@ -19,6 +19,9 @@ nox.options.sessions = [
     "tests-jax",
     "adapter-torch",
     "adapter-flax",
+    "keras-jax",
+    "keras-torch",
+    "keras-tensorflow",
     "docs",
     "experiments",
     "bench-smoke",
@@ -91,6 +94,31 @@ def adapter_flax(session: nox.Session) -> None:
     """The flax.nnx and flax.linen modules, with optax for the training test and the docs."""
     session.install(".[test,flax]", "optax")
     _pytest(session, "jax", "tests/adapters/test_flax.py")
+
+
+def _keras(session: nox.Session, backend: str, requirement: str, core_backends: str) -> None:
+    """The Keras layers with ``KERAS_BACKEND=backend`` and only that backend installed."""
+    session.install(requirement, ".[test,keras]")
+    session.env["KERAS_BACKEND"] = backend
+    _pytest(session, core_backends, "tests/adapters/test_keras.py")
+
+
+@nox.session(name="keras-jax")
+def keras_jax(session: nox.Session) -> None:
+    """The Keras layers on the jax backend."""
+    _keras(session, "jax", "jax", "jax")
+
+
+@nox.session(name="keras-torch")
+def keras_torch(session: nox.Session) -> None:
+    """The Keras layers on the torch backend."""
+    _keras(session, "torch", TORCH, "torch")
+
+
+@nox.session(name="keras-tensorflow")
+def keras_tensorflow(session: nox.Session) -> None:
+    """The Keras layers on the tensorflow backend (no core backend: NumPy references only)."""
+    _keras(session, "tensorflow", "tensorflow-cpu", "numpy")
 
 
 @nox.session(name="tests-cupy")

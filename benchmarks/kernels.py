@@ -14,6 +14,7 @@ from typing import Any
 import numpy as np
 
 import wedgecore as wc
+from benchmarks.tables import markdown_table, ratio_with_spread
 from benchmarks.timing import compare
 
 SHAPES = [
@@ -138,19 +139,20 @@ def run(quick: bool) -> list[dict[str, Any]]:
 
 def markdown(rows: list[dict[str, Any]]) -> str:
     """The rows as a Markdown table."""
-    lines = [
-        "| shape | method | framework | mode | wedge / spatial dropout (IQR) "
-        "| wedge ms | baseline ms |",
-        "|---|---|---|---|---|---|---|",
+    headers = ["shape", "method", "framework", "mode", "wedge / spatial dropout (IQR)"]
+    cells = [
+        [
+            row["shape"],
+            row["method"],
+            row["framework"],
+            row["mode"],
+            ratio_with_spread(row["ratio"], row["spread"]),
+            f"{row['wedge_ms']:.3f}",
+            f"{row['baseline_ms']:.3f}",
+        ]
+        for row in rows
     ]
-    for row in rows:
-        low, high = row["spread"]
-        lines.append(
-            f"| {row['shape']} | {row['method']} | {row['framework']} | {row['mode']} "
-            f"| {row['ratio']:.2f} ({low:.2f}-{high:.2f}) | {row['wedge_ms']:.3f} "
-            f"| {row['baseline_ms']:.3f} |"
-        )
-    return "\n".join(lines)
+    return markdown_table([*headers, "wedge ms", "baseline ms"], cells)
 
 
 def main() -> None:

@@ -14,6 +14,7 @@ from typing import Any
 import numpy as np
 
 import wedgecore as wc
+from benchmarks.tables import markdown_table
 from benchmarks.timing import compare
 
 CHANNELS = (64, 128, 256, 512, 1024, 2048)
@@ -90,17 +91,19 @@ def run(quick: bool) -> list[dict[str, Any]]:
 
 def markdown(rows: list[dict[str, Any]]) -> str:
     """The rows as a Markdown table."""
-    lines = [
-        "| C | wedge ms (torch eager) | time per channel vs smallest C | wedge / dropout2d "
-        "| jaxpr equations | torch FX nodes |",
-        "|---|---|---|---|---|---|",
+    headers = ["C", "wedge ms (torch eager)", "time per channel vs smallest C"]
+    cells = [
+        [
+            row["channels"],
+            f"{row['wedge_ms']:.3f}",
+            f"{row['time_per_channel']:.2f}",
+            f"{row['ratio']:.2f}",
+            row["jaxpr_equations"],
+            row["torch_graph_nodes"],
+        ]
+        for row in rows
     ]
-    for row in rows:
-        lines.append(
-            f"| {row['channels']} | {row['wedge_ms']:.3f} | {row['time_per_channel']:.2f} "
-            f"| {row['ratio']:.2f} | {row['jaxpr_equations']} | {row['torch_graph_nodes']} |"
-        )
-    return "\n".join(lines)
+    return markdown_table([*headers, "wedge / dropout2d", "jaxpr equations", "FX nodes"], cells)
 
 
 def main() -> None:

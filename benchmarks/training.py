@@ -21,6 +21,7 @@ from typing import Any
 
 import numpy as np
 
+from benchmarks.tables import markdown_table, ratio_with_spread
 from benchmarks.timing import compare
 
 BATCH = 16
@@ -140,19 +141,19 @@ def torch_steps(quick: bool, compiled: bool) -> dict[str, Callable[[], Any]]:
 
 def markdown(rows: list[dict[str, Any]]) -> str:
     """The rows as a Markdown table."""
-    lines = [
-        "| suite | layer | step time / no layer (IQR) | step ms | first step / no layer "
-        "| first step s |",
-        "|---|---|---|---|---|---|",
+    headers = ["suite", "layer", "step time / no layer (IQR)", "step ms"]
+    cells = [
+        [
+            row["suite"],
+            row["variant"],
+            ratio_with_spread(row["step_ratio"], row["spread"], digits=3),
+            f"{row['step_ms']:.1f}",
+            f"{row['first_ratio']:.3f}",
+            f"{row['first_s']:.2f}",
+        ]
+        for row in rows
     ]
-    for row in rows:
-        low, high = row["spread"]
-        lines.append(
-            f"| {row['suite']} | {row['variant']} | {row['step_ratio']:.3f} "
-            f"({low:.3f}-{high:.3f}) | {row['step_ms']:.1f} | {row['first_ratio']:.3f} "
-            f"| {row['first_s']:.2f} |"
-        )
-    return "\n".join(lines)
+    return markdown_table([*headers, "first step / no layer", "first step s"], cells)
 
 
 def run(framework: str, quick: bool) -> list[dict[str, Any]]:

@@ -14,9 +14,9 @@ from typing import Any
 
 import torch
 from torch import nn
-from wedgecore.adapters.torch import WedgeDropout1d, WedgeDropout2d, WedgeDropout3d
 
 import wedgecore as wc
+from wedgecore.adapters.torch import WedgeDropout1d, WedgeDropout2d, WedgeDropout3d
 
 __all__ = [
     "MATCHED_RATE",

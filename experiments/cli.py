@@ -16,6 +16,7 @@ import torch
 from tqdm import tqdm
 
 from . import report
+from .arms import all_arms
 from .config import MODES, Plan, arms_named
 from .data import TASKS
 from .training import RunResult, train
@@ -69,7 +70,11 @@ def _parser() -> argparse.ArgumentParser:
         "smoke: a tiny CI check (default: %(default)s)",
     )
     parser.add_argument("--tasks", help=f"comma-separated subset of {', '.join(TASKS)}")
-    parser.add_argument("--arms", help="comma-separated arm names (default: the mode's)")
+    parser.add_argument(
+        "--arms",
+        help="comma-separated subset of "
+        f"{', '.join(arm.name for arm in all_arms())} (default: the mode's)",
+    )
     parser.add_argument("--seeds", type=int, help="number of paired seeds (default: the mode's)")
     parser.add_argument(
         "--jobs",

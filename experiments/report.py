@@ -102,58 +102,80 @@ def findings(rows: Sequence[Row]) -> list[str]:
         f"{len(compared)} comparisons, not corrected for multiplicity: at a 5 % level about "
         f"{0.05 * len(compared):.1f} of them would fall below p = 0.05 by chance alone."
     )
+    for task in dict.fromkeys(r.task for r in compared):
+        rates = ", ".join(f"{r.arm} {r.drop:.3f}" for r in compared if r.task == task)
+        lines.append(f"{task}: mean fraction of channels dropped per step: {rates}.")
     return lines
 
 
-def markdown(rows: Sequence[Row], plan: Plan, meta: Meta, figures: Sequence[Path]) -> str:
-    """The report, as markdown that links the figures by file name."""
-    budgets = "\n".join(
-        f"- `{task}`: blocks {plan.budgets[task].widths}, strides {plan.budgets[task].strides}, "
-        f"epochs {plan.budgets[task].epochs}, batch {plan.budgets[task].batch_size}, "
-        f"Adam lr {plan.budgets[task].lr:g} on a cosine"
-        for task in plan.tasks
-    )
-    images = "\n\n".join(f"![{p.stem}]({p.name})" for p in figures)
-    return f"""# Wedge Dropout: evaluation report
-
-Regenerate with `{meta.command}` (from the repository root).
-
-## Setup
-
-- Tasks: {", ".join(plan.tasks)}; seeds 0-{plan.seeds - 1}, each fixing the data split, the
-  initial weights and the data order, shared by every arm.
-- Arms: {", ".join(plan.arms)}.
-- Models: Conv-BN-ReLU blocks, the layer under test, global average pooling, a linear head.
-{budgets}
-- {meta.jobs} runs in parallel, one thread each; {meta.cpus} CPUs; torch {meta.torch_version};
-  wall time {meta.wall_seconds:.0f} s.
-
-## Results
-
-{_markdown_table(rows)}
-
+_COLUMN_NOTES = """\
 - *accuracy %*: mean +- sd over seeds of the final test accuracy.
-- *delta*: mean over seeds of (arm - {CONTROL}) on the same seed, in percentage points, with a
-  95 % percentile bootstrap interval over seeds; *p*: two-sided sign-flip permutation p-value.
-  With few seeds the bootstrap interval is narrower than its nominal 95 %, and the smallest
-  possible p is 2 / 2^seeds (0.25 with 3 seeds): read the two together.
-- *drop rate*: fraction of (sample, channel) entries the layer zeroed per training step, mean
-  (and sd) over all steps of all seeds.
-- *similarity*: mean over distinct channel pairs of the `{meta.similarity_method}` score of the
-  head's maps on test samples after training (`wedgecore.similarity_matrix`), mean over seeds.
-- *step time x*: a training step's time with the layer under test over its time with the
-  identity in its place, both timed alternately in one process after training (median of
-  {plan.budgets[plan.tasks[0]].timing_steps} each), median over seeds; {CONTROL}'s own value
-  shows the timing's noise.
+- *delta*: mean over seeds of (arm - {control}) on the same seed, in percentage points, with a 95 %
+  percentile bootstrap interval over seeds; *p*: two-sided sign-flip permutation p-value. With few
+  seeds the bootstrap interval is narrower than its nominal 95 %, and the smallest possible p is
+  2 / 2^seeds (0.25 with 3 seeds): read the two together.
+- *drop rate*: fraction of (sample, channel) entries the layer zeroed per training step, mean (and
+  sd) over all steps of all seeds. Spatial dropout scales the kept channels by 1 / (1 - p); the
+  Wedge and random-pair arms do not (the library's default, `rescale=False`).
+- *similarity*: mean over distinct channel pairs of the `{method}` score of the head's maps on test
+  samples after training (`wedgecore.similarity_matrix`), mean over seeds.
+- *step time x*: a training step's time with the layer under test over its time with the identity
+  in its place, timed alternately in one process after training ({steps} steps each, medians),
+  median over seeds; {control}'s own value shows the timing's noise."""
 
-## Findings
 
-{chr(10).join(f"- {line}" for line in findings(rows))}
+def _setup(plan: Plan, meta: Meta, run_seconds: dict[str, float]) -> list[str]:
+    lines = [
+        f"- Tasks: {', '.join(plan.tasks)}; seeds 0-{plan.seeds - 1}. A seed fixes the data "
+        "split, the initial weights, the data order and the dropout draws; every arm of a seed "
+        "shares the first three.",
+        f"- Arms: {', '.join(plan.arms)}.",
+        "- Models: Conv-BN-ReLU blocks, the layer under test, global average pooling, a linear "
+        "head; Adam on a cosine schedule.",
+    ]
+    for task in plan.tasks:
+        b = plan.budgets[task]
+        lines.append(
+            f"- `{task}`: blocks {b.widths}, strides {b.strides}, epochs {b.epochs}, batch "
+            f"{b.batch_size}, lr {b.lr:g}; {run_seconds[task]:.1f} s per run on average."
+        )
+    lines.append(
+        f"- {meta.jobs} runs at a time, one thread each, on {meta.cpus} CPUs; torch "
+        f"{meta.torch_version}; {meta.wall_seconds:.0f} s in all."
+    )
+    return lines
 
-## Figures
 
-{images}
-"""
+def markdown(
+    rows: Sequence[Row],
+    plan: Plan,
+    meta: Meta,
+    figures: Sequence[Path],
+    run_seconds: dict[str, float],
+) -> str:
+    """The report, as markdown that links the figures by file name.
+
+    ``run_seconds`` is the mean wall time of one run of each task.
+    """
+    notes = _COLUMN_NOTES.format(
+        control=CONTROL,
+        method=meta.similarity_method,
+        steps=plan.budgets[plan.tasks[0]].timing_steps,
+    )
+    sections = [
+        "# Wedge Dropout: evaluation report",
+        f"Regenerate with `{meta.command}` (from the repository root).",
+        "## Setup",
+        "\n".join(_setup(plan, meta, run_seconds)),
+        "## Results",
+        _markdown_table(rows),
+        notes,
+        "## Findings",
+        "\n".join(f"- {line}" for line in findings(rows)),
+        "## Figures",
+        *(f"![{p.stem}]({p.name})" for p in figures),
+    ]
+    return "\n\n".join(sections) + "\n"
 
 
 def _run_record(run: RunResult) -> dict[str, object]:
@@ -192,6 +214,10 @@ def write(results: Sequence[RunResult], plan: Plan, meta: Meta, out: Path) -> tu
             )
         )
     (out / "runs.json").write_text(json.dumps([_run_record(r) for r in results], indent=1))
+    run_seconds = {
+        task: float(np.mean([r.wall_seconds for r in results if r.task == task]))
+        for task in plan.tasks
+    }
     path = out / "report.md"
-    path.write_text(markdown(rows, plan, meta, figures))
+    path.write_text(markdown(rows, plan, meta, figures, run_seconds))
     return table(rows), path

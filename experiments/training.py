@@ -15,7 +15,7 @@ from .arms import Arm, NoDropout
 from .data import Split, load
 from .models import Net
 
-__all__ = ["Budget", "RunResult", "seeds_for", "train"]
+__all__ = ["Budget", "RunResult", "build", "seeds_for", "train"]
 
 
 @dataclass(frozen=True)
@@ -107,7 +107,12 @@ def _split(task: str, seed: int) -> Split:
 
 
 def build(arm: Arm, split: Split, budget: Budget, seed: int) -> Net:
-    """The network of ``arm`` for ``split``: the same initial weights for every arm of ``seed``."""
+    """The network of ``arm`` for ``split``: the same initial weights for every arm of ``seed``.
+
+    The layer under test gets its own generator, seeded for the dropout draws; torch's
+    global generator, which ``torch.nn.Dropout2d`` and the like draw from, is left seeded
+    with the same seed.
+    """
     init, _, dropout = seeds_for(seed)
     rank = len(split.input_shape) - 1
     layer = arm.build(rank, budget.widths[-1], torch.Generator().manual_seed(dropout))

@@ -18,10 +18,10 @@ from flax import linen as nn
 from flax import nnx
 from flax.errors import InvalidRngError
 from markdown_blocks import python_blocks, run_block
-from wedgecore.adapters import linen
-from wedgecore.adapters import nnx as wnnx
 
 import wedgecore as wc
+from wedgecore.adapters import linen
+from wedgecore.adapters import nnx as wnnx
 
 CASES = [
     pytest.param({}, (8, 6, 6, 16), id="default-2d"),

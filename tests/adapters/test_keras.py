@@ -36,7 +36,7 @@ MODES = [
     {"method": "direct", "batchwise": False},
     {"method": "rectify", "rate": 0.25, "rescale": True},
     {"method": "overlap", "threshold": 0.2, "num_pairs": 2},
-    {"method": "multiply_l2", "threshold": 0.45, "batchwise": False, "rescale": True},
+    {"method": "multiply_l2", "threshold": 0.32, "batchwise": False, "rescale": True},
 ]
 SEED_SCORES = {
     "direct": 0.75,
@@ -58,13 +58,22 @@ def feature_maps(shape, channel_axis=-1, seed=0):
     return np.moveaxis(x, 1, channel_axis).astype(np.float32)
 
 
-def drawn_perms(seed, channels, count):
-    """The permutations a layer with ``seed`` draws in its first ``count`` training calls."""
+def drawn_perms(seed, channels, count, compiled=False):
+    """The permutations a layer with ``seed`` draws in its first ``count`` training calls.
+
+    ``compiled``: as drawn in a function compiled for the backend, where TensorFlow's XLA
+    draws other random numbers than its eager kernels.
+    """
     generator = keras.random.SeedGenerator(seed)
-    return [
-        ops.convert_to_numpy(keras.random.shuffle(ops.arange(channels), seed=generator))
-        for _ in range(count)
-    ]
+
+    def draw():
+        return keras.random.shuffle(ops.arange(channels), seed=generator)
+
+    if compiled and BACKEND == "tensorflow":
+        import tensorflow as tf
+
+        draw = tf.function(draw, jit_compile=True)
+    return [ops.convert_to_numpy(draw()) for _ in range(count)]
 
 
 def channel_axis_of(data_format):
@@ -175,7 +184,7 @@ def test_a_small_cnn_trains_under_jit_with_the_layer_before_the_pooling():
     model.compile(
         keras.optimizers.Adam(0.02),
         keras.losses.SparseCategoricalCrossentropy(from_logits=True),
-        jit_compile=BACKEND != "torch",
+        jit_compile=True,  # XLA on jax and tensorflow, torch.compile on torch
     )
     rng = np.random.default_rng(0)
     labels = np.arange(64) % 2
@@ -194,9 +203,11 @@ def test_a_small_cnn_trains_under_jit_with_the_layer_before_the_pooling():
     assert losses[1] < losses[0]
     assert seen == [0.5] * 8
     assert not np.array_equal(ops.convert_to_numpy(wedge.seed_generator.state), state)
+    # At inference the layer is the identity: the same model without it predicts the same,
+    # up to the rounding of two separately compiled graphs.
     without = keras.Model(inputs, dense(pool(conv(inputs))))
-    np.testing.assert_array_equal(
-        model.predict(images, verbose=0), without.predict(images, verbose=0)
+    np.testing.assert_allclose(
+        model.predict(images, verbose=0), without.predict(images, verbose=0), rtol=1e-5, atol=1e-6
     )
 
 
@@ -276,11 +287,13 @@ def _compiled_training_call(layer, batch_shape):
 def test_compiled_training_calls_draw_new_perms_and_update_the_telemetry():
     layer = WedgeDropout2D(method="direct", batchwise=False, seed=5)
     call = _compiled_training_call(layer, (6, 5, 5, 8))
-    for perm, batch in zip(drawn_perms(5, 8, 3), (6, 6, 3), strict=True):
+    for perm, batch in zip(drawn_perms(5, 8, 3, compiled=True), (6, 6, 3), strict=True):
         x = feature_maps((batch, 5, 5, 8), seed=batch)
         keep = wc.wedge_mask(x, perm, method="direct", batchwise=False, channel_axis=-1)
         np.testing.assert_array_equal(ops.convert_to_numpy(call(x)), x * keep)
-        assert ops.convert_to_numpy(layer.last_drop_fraction) == wc.drop_fraction(keep)
+        # XLA takes a mean as a product with the reciprocal count: off by up to an ulp
+        fraction = ops.convert_to_numpy(layer.last_drop_fraction)
+        np.testing.assert_allclose(fraction, wc.drop_fraction(keep), rtol=1e-6)
 
 
 @pytest.mark.parametrize("layer_class", [WedgeDropout1D, WedgeDropout2D, WedgeDropout3D])
@@ -426,7 +439,7 @@ def test_a_sequence_mask_passes_through():
         ]
     )
     with warnings.catch_warnings():
-        warnings.simplefilter("error")
+        warnings.filterwarnings("error", message=".*does not support masking")
         pooled = ops.convert_to_numpy(model(steps))
     np.testing.assert_allclose(pooled, steps[:, :4].mean(axis=1), rtol=1e-6)
 
@@ -434,11 +447,18 @@ def test_a_sequence_mask_passes_through():
 def test_readme_keras_example_runs():
     (block,) = python_blocks("README.md", "Keras")
     namespace = run_block(block, "README Keras example")
-    assert namespace["model"].get_layer("wedge").last_drop_fraction is not None
+    wedge = namespace["model"].get_layer("wedge")
+    assert ops.convert_to_numpy(wedge.last_drop_fraction) == 0.25
 
 
 def test_docs_keras_examples_run():
     blocks = python_blocks("docs/keras.md")
-    assert len(blocks) >= 3
-    for i, block in enumerate(blocks):
-        run_block(block, f"docs/keras.md block {i}")
+    assert len(blocks) == 6
+    namespaces = [run_block(block, f"docs/keras.md block {i}") for i, block in enumerate(blocks)]
+    assert isinstance(namespaces[0]["model"].layers[3], WedgeDropout2D)
+    dropped = ops.convert_to_numpy(namespaces[1]["dropped"])
+    assert (dropped == 0).all(axis=(1, 2)).mean() == 0.5
+    assert namespaces[2]["log"].fractions == [0.25, 0.25]
+    assert namespaces[3]["out"].shape == (4, 16, 3, 8, 8)
+    assert isinstance(namespaces[4]["loaded"].layers[1], WedgeDropout2D)
+    assert namespaces[5]["l2"].get_config()["method"] == "multiply_l2"

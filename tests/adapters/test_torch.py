@@ -9,9 +9,9 @@ import torch
 from markdown_blocks import python_blocks, run_block
 from torch import nn
 from torch._dynamo.utils import counters
-from wedgecore.adapters.torch import WedgeDropout1d, WedgeDropout2d, WedgeDropout3d, wedge_dropout
 
 import wedgecore as wc
+from wedgecore.adapters.torch import WedgeDropout1d, WedgeDropout2d, WedgeDropout3d, wedge_dropout
 
 LAYERS = [
     (WedgeDropout1d, (4, 8, 16)),
