@@ -140,8 +140,19 @@ class WedgeDropout1D(_WedgeDropout):
 
     Parameters
     ----------
-    method, threshold, rate, batchwise, num_pairs, rescale
-        As in `wedgecore.wedge_mask`, with its defaults.
+    method : str
+        The similarity method, one of `wedgecore.METHODS`; default ``"multiply"``.
+    threshold : float, optional
+        A pair is similar when its score is ``>= threshold``; default
+        ``wedgecore.DEFAULT_THRESHOLDS[method]``.
+    rate : float, optional
+        Instead of a threshold, drop this fraction of the pairs, the most similar first.
+    batchwise : bool
+        True (default): drop a pair in every sample when half the batch calls it similar.
+    num_pairs : int, optional
+        How many pairs to score, in [1, C // 2]; default ``C // 2``.
+    rescale : bool
+        Scale each sample's kept channels by ``C / max(kept, 1)``; default False.
     data_format : {"channels_last", "channels_first"}, optional
         Where the channels are. Default: ``"channels_last"``, as for
         ``keras.layers.SpatialDropout1D``.

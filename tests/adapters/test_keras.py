@@ -31,9 +31,9 @@ LAYERS = [
     (WedgeDropout3D, "channels_last", (4, 3, 4, 4, 8)),
     (WedgeDropout3D, "channels_first", (4, 8, 3, 4, 4)),
 ]
-MODES = [
-    {},
-    {"method": "direct", "batchwise": False},
+MODES = [  # each drops some channels and keeps others on the maps of `feature_maps`
+    {"batchwise": False, "threshold": 0.57},
+    {"method": "direct", "rate": 0.5},
     {"method": "rectify", "rate": 0.25, "rescale": True},
     {"method": "overlap", "threshold": 0.2, "num_pairs": 2},
     {"method": "multiply_l2", "threshold": 0.32, "batchwise": False, "rescale": True},
@@ -146,8 +146,11 @@ def test_layer_applies_the_numpy_core_mask_for_the_perms_it_draws(
         x = feature_maps(shape, channel_axis, seed)
         keep = wc.wedge_mask(x, perm, channel_axis=channel_axis, **keywords)
         out = ops.convert_to_numpy(layer(x, training=True))
-        np.testing.assert_array_equal(out, x * keep)
+        np.testing.assert_array_equal(
+            out, wc.wedge_dropout(x, perm, channel_axis=channel_axis, **keywords)
+        )
         assert out.dtype == np.float32
+        assert 0 < wc.drop_fraction(keep) < 1
         assert ops.convert_to_numpy(layer.last_drop_fraction) == wc.drop_fraction(keep)
     assert not np.array_equal(perms[0], perms[1])
 
