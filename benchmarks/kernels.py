@@ -52,6 +52,7 @@ def torch_cases(x_np: np.ndarray, method: str) -> Iterator[Case]:
     import torch.nn.functional as F
 
     torch.set_num_threads(2)
+    torch._dynamo.reset()  # each case compiles the same closures afresh, never a recompile
     x = torch.from_numpy(x_np)
     channels = x.shape[1]
     spatial = {3: F.dropout1d, 4: F.dropout2d, 5: F.dropout3d}[x.ndim]

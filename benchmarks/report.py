@@ -24,6 +24,29 @@ QUICK_KERAS_BACKENDS = ("jax",)
 """The smoke run checks the Keras suite once: its code is the same on every backend."""
 COMMAND = "nox -s bench"
 
+READING = """## Reading the misses
+
+- **Eager kernels (torch, jax op by op) miss the 3.0 bound.** A spatial dropout is one pass over
+  x (draw a (N, C) mask, multiply). Wedge Dropout in eager mode runs each array-API operation as
+  its own pass: a per-channel reduction (min or mean), the gather of the prepared channels by
+  `perm`, the pairwise product, its mean, the comparison, the count, and the final multiply, so
+  about six passes over x-sized data, and on 7x7 maps torch's reductions over a short last axis
+  are slower than its elementwise kernels. Closing it needs fewer passes than the array API can
+  express one operation at a time: a fused per-backend kernel (Triton/inductor, Pallas) or fused
+  multi-statistic reductions.
+- **Compiled torch is close to the 2.0 bound** (inductor fuses most of the chain); **jitted jax
+  is not**: XLA on the CPU reports the bytes above (about 5.5-6x one read and one write of x,
+  against a floor of about 1.5 for two reads and one write), i.e. it does not fuse the reductions
+  with their consumers. Reordering the kernel so that the per-pair product is reduced in the same
+  fusion as its mean (for example computing `mean(m)` from per-channel sums and a `vecdot`) is
+  the next step to try; it has not been measured yet.
+- **End to end, the kernel's cost disappears**: on EfficientNetB0 the step with the layer is
+  within the timing noise of the step without it, on both Keras backends, where the existing TF
+  layer costs +20 % per step and +170 % on the first step. The first-step ratios are biased low:
+  the model without the layer is traced first and pays the process's one-time warm-up costs.
+"""
+"""What the tables above show where a target is missed, and what would close it."""
+
 
 def _versions() -> str:
     names = ["wedgecore", "numpy", "torch", "jax", "keras", "tensorflow-cpu", "array-api-compat"]
@@ -97,6 +120,7 @@ def build(quick: bool) -> str:
             "",
             _targets(kernel_rows, step_rows, scale_rows),
             "",
+            READING,
             "## Kernel suite",
             "",
             "`wedge_dropout` (with `torch.randperm` / `jax.random.permutation` drawn per call) "
