@@ -8,19 +8,12 @@ import jax
 import jax.numpy as jnp
 
 import wedgecore as wc
-from wedgecore._checks import check_bool, check_keywords, layout_of
-
-KEYWORDS = ("method", "threshold", "rate", "batchwise", "num_pairs", "rescale")
-"""The core keywords, stored on both modules under the core's names (and ``channel_axis``)."""
-
-
-def _keywords(module: Any) -> dict[str, Any]:
-    return {name: getattr(module, name) for name in KEYWORDS}
+from wedgecore._checks import check_bool, check_keywords, layer_keywords, layout_of
 
 
 def check_options(module: Any) -> None:
     """Check, when the module is built, every option that needs no input."""
-    check_keywords(**_keywords(module))
+    check_keywords(**layer_keywords(module))
     if module.deterministic is not None:
         check_bool(module.deterministic, "deterministic")
 
@@ -36,5 +29,5 @@ def wedge_dropout(module: Any, inputs: Any, key: Any) -> tuple[Any, Any]:
     inputs = jnp.asarray(inputs)
     channels = layout_of(inputs, module.channel_axis, jnp).channels
     perm = jax.random.permutation(key, channels)
-    keep = wc.wedge_mask(inputs, perm, channel_axis=module.channel_axis, **_keywords(module))
+    keep = wc.wedge_mask(inputs, perm, channel_axis=module.channel_axis, **layer_keywords(module))
     return inputs * keep, wc.drop_fraction(keep)

@@ -15,13 +15,12 @@ import keras
 from keras import ops
 
 import wedgecore as wc
-from wedgecore._checks import check_keywords, check_num_pairs, layout_of
+from wedgecore._checks import check_keywords, check_num_pairs, layer_keywords, layout_of
 
 from . import _keras_ops
 
 __all__ = ["WedgeDropout1D", "WedgeDropout2D", "WedgeDropout3D"]
 
-_KEYWORDS = ("method", "threshold", "rate", "batchwise", "num_pairs", "rescale")
 _DATA_FORMATS = ("channels_first", "channels_last")
 
 
@@ -87,9 +86,6 @@ class _WedgeDropout(keras.layers.Layer):
         """The channel axis of the input: 1 for channels-first, -1 for channels-last."""
         return 1 if self.data_format == "channels_first" else -1
 
-    def _keywords(self) -> dict[str, Any]:
-        return {name: getattr(self, name) for name in _KEYWORDS}
-
     def build(self, input_shape: tuple[int | None, ...]) -> None:
         """Check the input's layout and ``num_pairs`` against its channel count."""
         channel_axis = self.channel_axis % len(input_shape)
@@ -112,7 +108,7 @@ class _WedgeDropout(keras.layers.Layer):
         channels = inputs.shape[self.channel_axis]
         perm = keras.random.shuffle(ops.arange(channels), seed=self.seed_generator)
         keep = wc.wedge_mask(
-            inputs, perm, channel_axis=self.channel_axis, xp=_keras_ops, **self._keywords()
+            inputs, perm, channel_axis=self.channel_axis, xp=_keras_ops, **layer_keywords(self)
         )
         self.last_drop_fraction.assign(wc.drop_fraction(keep, xp=_keras_ops))
         return inputs * keep
@@ -123,7 +119,7 @@ class _WedgeDropout(keras.layers.Layer):
     def get_config(self) -> dict[str, Any]:
         return {
             **super().get_config(),
-            **self._keywords(),
+            **layer_keywords(self),
             "data_format": self.data_format,
             "seed": self.seed,
         }

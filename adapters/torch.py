@@ -14,11 +14,9 @@ import array_api_compat.torch as xp
 import torch
 
 import wedgecore as wc
-from wedgecore._checks import check_keywords, layout_of
+from wedgecore._checks import check_keywords, layer_keywords, layout_of
 
 __all__ = ["WedgeDropout1d", "WedgeDropout2d", "WedgeDropout3d", "wedge_dropout"]
-
-_KEYWORDS = ("method", "threshold", "rate", "batchwise", "num_pairs", "rescale")
 
 
 def _check_generator(generator: Any) -> None:
@@ -109,11 +107,8 @@ class _WedgeDropoutNd(torch.nn.Module):
         self.generator = generator
         self.last_drop_fraction: torch.Tensor | None = None
 
-    def _keywords(self) -> dict[str, Any]:
-        return {name: getattr(self, name) for name in _KEYWORDS}
-
     def extra_repr(self) -> str:
-        return ", ".join(f"{name}={value!r}" for name, value in self._keywords().items())
+        return ", ".join(f"{name}={value!r}" for name, value in layer_keywords(self).items())
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         """Zero the channels of too-similar pairs in training; return ``x`` itself in eval."""
@@ -125,7 +120,8 @@ class _WedgeDropoutNd(torch.nn.Module):
         if not self.training:
             return x
         batched = x.dim() == self.spatial_rank + 2
-        out, keep = _masked(x if batched else x.unsqueeze(0), self.generator, 1, self._keywords())
+        maps = x if batched else x.unsqueeze(0)
+        out, keep = _masked(maps, self.generator, 1, layer_keywords(self))
         self.last_drop_fraction = wc.drop_fraction(keep, xp=xp).detach()
         return out if batched else out.squeeze(0)
 

@@ -16,6 +16,7 @@ from typing import Any
 from ._methods import DEFAULT_THRESHOLDS, METHODS
 
 __all__ = [
+    "LAYER_KEYWORDS",
     "Layout",
     "check_bool",
     "check_decision",
@@ -24,6 +25,7 @@ __all__ = [
     "check_method",
     "check_num_pairs",
     "check_perm",
+    "layer_keywords",
     "layout_of",
 ]
 
@@ -163,6 +165,15 @@ def check_decision(method: str, threshold: Any, rate: Any) -> tuple[float | None
             f"(methods with a default: {', '.join(DEFAULT_THRESHOLDS)})"
         )
     return DEFAULT_THRESHOLDS[method], None
+
+
+LAYER_KEYWORDS = ("method", "threshold", "rate", "batchwise", "num_pairs", "rescale")
+"""The keywords of `wedge_mask` that every framework layer takes and stores under these names."""
+
+
+def layer_keywords(layer: Any) -> dict[str, Any]:
+    """The `LAYER_KEYWORDS` a layer stores as attributes, ready to pass to `wedge_mask`."""
+    return {name: getattr(layer, name) for name in LAYER_KEYWORDS}
 
 
 def check_keywords(
