@@ -17,6 +17,7 @@ float32 = "float32"
 float64 = "float64"
 int32 = "int32"
 int64 = "int64"
+inf = float("inf")
 
 _SIGNED = ("int8", "int16", "int32", "int64")
 _UNSIGNED = ("uint8", "uint16", "uint32", "uint64")

@@ -5,7 +5,9 @@ Keras (run once per backend, ``KERAS_BACKEND`` set before Keras is imported):
 top, then [nothing | ``WedgeDropout2D`` | ``SpatialDropout2D``], GlobalAveragePooling2D and
 Dense, batch 16. PyTorch: a small Conv-BN-ReLU CNN with [nothing | ``WedgeDropout2d`` |
 ``nn.Dropout2d``] before ``AdaptiveAvgPool2d``. Reported: the step-time ratio against the
-model without the layer, and the first-step (trace/compile) ratio.
+model without the layer, and the first-step (trace/compile) ratio. Before the first steps
+are timed, every variant of the tiny smoke model takes one step, so that the process's one-time
+start-up costs are not charged to whichever model is traced first.
 
 Run: ``KERAS_BACKEND=jax python -m benchmarks.training keras [--quick]`` and
 ``python -m benchmarks.training torch [--quick]``.
@@ -156,6 +158,12 @@ def markdown(rows: list[dict[str, Any]]) -> str:
     return markdown_table([*headers, "first step / no layer", "first step s"], cells)
 
 
+def _warm_up(steps: dict[str, Callable[[], Any]], sync: Callable[[Any], Any]) -> None:
+    """Take one step of every variant, paying the process's one-time costs up front."""
+    for step in steps.values():
+        sync(step())
+
+
 def run(framework: str, quick: bool) -> list[dict[str, Any]]:
     """Rows for one framework: ``keras`` (on the current Keras backend) or ``torch``."""
     if framework == "keras":
@@ -163,11 +171,13 @@ def run(framework: str, quick: bool) -> list[dict[str, Any]]:
 
         model = "tiny Conv2D" if quick else "EfficientNetB0"
         suite = f"keras-{keras.backend.backend()} {model}"
+        _warm_up(keras_steps(quick=True), lambda result: result)
         rows = _first_and_step(keras_steps(quick), lambda result: result, quick)
         return [{"suite": suite, **row} for row in rows]
     rows = []
     for compiled in (False, True):
         suite = f"torch small CNN, {'torch.compile' if compiled else 'eager'}"
+        _warm_up(torch_steps(quick=True, compiled=compiled), lambda result: result.item())
         steps = torch_steps(quick, compiled)
         timed = _first_and_step(steps, lambda result: result.item(), quick)
         rows.extend({"suite": suite, **row} for row in timed)

@@ -25,14 +25,27 @@ __all__ = ["drop_fraction", "pair_scores", "wedge_dropout", "wedge_mask"]
 
 
 def _scores(x: Any, perm: Any, method: str, pairs: int, layout: Layout, xp: Any) -> Any:
-    """Prepare every channel once, then pair the prepared maps by ``perm`` and score them."""
+    """Summarise every channel, gather the paired ones by ``perm``, prepare them and score."""
     x3, channel_axis, cell_axis = as_three_axes(x, layout, xp)
     x3 = upcast(x3, xp)
     steps = method_steps(method)
-    prepared = steps.prepare(x3, (cell_axis,), xp)
-    first = xp.take(prepared, perm[0 : 2 * pairs : 2], axis=channel_axis)
-    second = xp.take(prepared, perm[1 : 2 * pairs : 2], axis=channel_axis)
+    paired = perm[: 2 * pairs]
+    statistics = [
+        xp.take(statistic, paired, axis=channel_axis)
+        for statistic in steps.summarise(x3, (cell_axis,), xp)
+    ]
+    maps = xp.take(x3, paired, axis=channel_axis) if steps.reads_cells else None
+    first, second = _split_pairs(steps.prepared(maps, statistics, xp), channel_axis, xp)
     return steps.combine(first, second, (cell_axis,), xp, x3.dtype)
+
+
+def _split_pairs(a: Any, channel_axis: int, xp: Any) -> tuple[Any, Any]:
+    """Split three axes with ``2P`` paired channels into the pairs' first and second maps."""
+    if channel_axis == 1:
+        pairs = xp.reshape(a, (-1, a.shape[1] // 2, 2, a.shape[2]))
+        return pairs[:, :, 0, :], pairs[:, :, 1, :]
+    pairs = xp.reshape(a, (-1, a.shape[1], a.shape[2] // 2, 2))
+    return pairs[..., 0], pairs[..., 1]
 
 
 def pair_scores(

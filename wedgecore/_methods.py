@@ -1,11 +1,16 @@
 """The five similarity scores of a pair of feature maps, written once for every backend.
 
-Each method is two steps. ``prepare`` turns every map on its own into what the
-method compares (a boolean "above the mean" map, a shifted map, or a single
-statistic kept as a size-1 cell axis); ``combine`` reduces two prepared maps,
-whose shapes broadcast, over the cell axes to one score in [0, 1] per pair.
-Preparing per channel before pairing means each channel is prepared once, and
-the same two steps serve one pair, all pairs of a permutation, or all pairs.
+Each method is three steps. ``summarise`` reduces every map on its own to a few
+per-map statistics (cell axes kept at size 1); ``prepare`` turns a map and its
+statistics, cell by cell, into what the method compares (a boolean "above the
+mean" map or a shifted map), or is absent when the one statistic is itself what
+is compared; ``combine`` reduces two prepared maps, whose shapes broadcast, over
+the cell axes to one score in [0, 1] per pair.
+
+The split lets a kernel summarise every channel once, at the cost of a reduction
+with a tiny output, and then prepare only the paired channels, cell by cell
+right after gathering them, where a compiler fuses the gather, the preparation
+and the pairwise reduction into one pass over the cells.
 
 Normalisations whose positive scale factor cancels in the comparison
 ``m > mean(m)`` are skipped, and `rectify`'s mean of a difference is taken
@@ -14,7 +19,7 @@ as a difference of per-map means: identical scores in exact arithmetic.
 
 from __future__ import annotations
 
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from types import MappingProxyType
 from typing import Any
@@ -28,35 +33,47 @@ Axes = tuple[int, ...]
 Step = Callable[..., Any]
 
 
-def _above_mean(a: Any, axis: Axes, xp: Any) -> Any:
-    """Cells above the map's mean; none for a constant map.
+def _mean_level(a: Any, axis: Axes, xp: Any) -> tuple[Any]:
+    """The level a cell must exceed to be "above the mean": the mean, or +inf for a constant map.
 
     A constant map is caught by its range, not by ``a > mean(a)``, whose answer
     would depend on how each backend rounds the mean.
     """
     varies = xp.max(a, axis=axis, keepdims=True) > xp.min(a, axis=axis, keepdims=True)
-    return xp.logical_and(a > xp.mean(a, axis=axis, keepdims=True), varies)
+    return (xp.where(varies, xp.mean(a, axis=axis, keepdims=True), xp.inf),)
 
 
-def _fraction(mask: Any, axis: Axes, dtype: Any, xp: Any) -> Any:
-    return xp.mean(xp.astype(mask, dtype), axis=axis)
+def _above(a: Any, level: Any, xp: Any) -> Any:
+    return a > level
 
 
-def _above_minimum(a: Any, axis: Axes, xp: Any) -> Any:
+def _minimum(a: Any, axis: Axes, xp: Any) -> tuple[Any]:
+    return (xp.min(a, axis=axis, keepdims=True),)
+
+
+def _above_minimum(a: Any, minimum: Any, xp: Any) -> Any:
     """``a - min(a)``: a min-max normalised map without its positive scale ``1 / range``."""
-    return a - xp.min(a, axis=axis, keepdims=True)
+    return a - minimum
 
 
-def _identity(a: Any, axis: Axes, xp: Any) -> Any:
+def _nothing(a: Any, axis: Axes, xp: Any) -> tuple[()]:
+    return ()
+
+
+def _identity(a: Any, xp: Any) -> Any:
     """An L2-normalised map without its positive scale ``1 / norm``."""
     return a
 
 
-def _rectified_mean(a: Any, axis: Axes, xp: Any) -> Any:
+def _rectified_mean(a: Any, axis: Axes, xp: Any) -> tuple[Any]:
     low = xp.min(a, axis=axis, keepdims=True)
     span = xp.max(a, axis=axis, keepdims=True) - low
     normalised = (a - low) / xp.where(span == 0, EPS, span)
-    return xp.mean(xp.abs(normalised - 0.5), axis=axis, keepdims=True)
+    return (xp.mean(xp.abs(normalised - 0.5), axis=axis, keepdims=True),)
+
+
+def _fraction(mask: Any, axis: Axes, dtype: Any, xp: Any) -> Any:
+    return xp.mean(xp.astype(mask, dtype), axis=axis)
 
 
 def _agreement(pa: Any, pb: Any, axis: Axes, xp: Any, dtype: Any) -> Any:
@@ -74,7 +91,9 @@ def _shifted_product_above_mean(pa: Any, pb: Any, axis: Axes, xp: Any, dtype: An
 
 
 def _product_above_mean(pa: Any, pb: Any, axis: Axes, xp: Any, dtype: Any) -> Any:
-    return _fraction(_above_mean(pa * pb, axis, xp), axis, dtype, xp)
+    product = pa * pb
+    (level,) = _mean_level(product, axis, xp)
+    return _fraction(product > level, axis, dtype, xp)
 
 
 def _rectify_score(pa: Any, pb: Any, axis: Axes, xp: Any, dtype: Any) -> Any:
@@ -83,23 +102,41 @@ def _rectify_score(pa: Any, pb: Any, axis: Axes, xp: Any, dtype: Any) -> Any:
 
 @dataclass(frozen=True)
 class Method:
-    """A similarity method as its two steps (see the module docstring)."""
+    """A similarity method as its steps (see the module docstring).
 
-    prepare: Step
+    ``summarise(a, axis, xp)`` returns a tuple of per-map statistics;
+    ``prepare(a, *statistics, xp)`` works cell by cell, and is None when the
+    single statistic is what ``combine(pa, pb, axis, xp, dtype)`` compares.
+    """
+
+    summarise: Step
+    prepare: Step | None
     combine: Step
+
+    @property
+    def reads_cells(self) -> bool:
+        """Whether the prepared maps need the cells, not only the statistics."""
+        return self.prepare is not None
+
+    def prepared(self, a: Any, statistics: Sequence[Any], xp: Any) -> Any:
+        """Prepare maps ``a`` (None when not `reads_cells`) from their statistics."""
+        if self.prepare is None:
+            return statistics[0]
+        return self.prepare(a, *statistics, xp)
 
     def score(self, a: Any, b: Any, axis: Axes, xp: Any) -> Any:
         """Score maps ``a`` and ``b`` (same floating dtype, broadcastable) over ``axis``."""
-        pa, pb = self.prepare(a, axis, xp), self.prepare(b, axis, xp)
+        pa = self.prepared(a, self.summarise(a, axis, xp), xp)
+        pb = self.prepared(b, self.summarise(b, axis, xp), xp)
         return self.combine(pa, pb, axis, xp, a.dtype)
 
 
 _METHODS: dict[str, Method] = {
-    "direct": Method(_above_mean, _agreement),
-    "overlap": Method(_above_mean, _both),
-    "multiply": Method(_above_minimum, _shifted_product_above_mean),
-    "multiply_l2": Method(_identity, _product_above_mean),
-    "rectify": Method(_rectified_mean, _rectify_score),
+    "direct": Method(_mean_level, _above, _agreement),
+    "overlap": Method(_mean_level, _above, _both),
+    "multiply": Method(_minimum, _above_minimum, _shifted_product_above_mean),
+    "multiply_l2": Method(_nothing, _identity, _product_above_mean),
+    "rectify": Method(_rectified_mean, None, _rectify_score),
 }
 
 METHODS: tuple[str, ...] = tuple(_METHODS)

@@ -105,7 +105,7 @@ def similarity_matrix(
     if channel == 2:
         x3 = xp.permute_dims(x3, (0, 2, 1))
     x3 = upcast(x3, xp)
-    prepared = steps.prepare(x3, (2,), xp)
+    prepared = steps.prepared(x3, steps.summarise(x3, (2,), xp), xp)
     n, c, s = layout.batch, layout.channels, prepared.shape[2]
     block = max(1, _BLOCK_ELEMENTS // max(1, n * c * s))
     rows = [
