@@ -17,7 +17,7 @@ import sys
 from pathlib import Path
 from typing import Any
 
-from benchmarks import kernels, scaling, training
+from benchmarks import kernels, primitives, scaling, training
 
 KERAS_BACKENDS = ("tensorflow", "jax")
 QUICK_KERAS_BACKENDS = ("jax",)
@@ -26,24 +26,29 @@ COMMAND = "nox -s bench"
 
 READING = """## Reading the misses
 
-- **Eager kernels (torch, jax op by op) miss the 3.0 bound.** A spatial dropout is one pass over
-  x (draw a (N, C) mask, multiply). Wedge Dropout in eager mode runs each array-API operation as
-  its own pass: a per-channel reduction (min or mean), the gather of the prepared channels by
-  `perm`, the pairwise product, its mean, the comparison, the count, and the final multiply, so
-  about six passes over x-sized data, and on 7x7 maps torch's reductions over a short last axis
-  are slower than its elementwise kernels. Closing it needs fewer passes than the array API can
-  express one operation at a time: a fused per-backend kernel (Triton/inductor, Pallas) or fused
-  multi-statistic reductions.
-- **Compiled torch is close to the 2.0 bound** (inductor fuses most of the chain); **jitted jax
-  is not**: XLA on the CPU reports the bytes above (about 5.5-6x one read and one write of x,
-  against a floor of about 1.5 for two reads and one write), i.e. it does not fuse the reductions
-  with their consumers. Reordering the kernel so that the per-pair product is reduced in the same
-  fusion as its mean (for example computing `mean(m)` from per-channel sums and a `vecdot`) is
-  the next step to try; it has not been measured yet.
+- **Eager kernels (torch, jax op by op) miss the 3.0 bound, and cannot meet it op by op.** The
+  primitive suite below times, alone, each x-sized operation that eager `multiply` runs: the
+  per-channel minimum, the gather of the paired channels, the shift, the pair product, its mean,
+  the comparison, the count and the final multiply. Each one costs a good fraction of a whole
+  spatial dropout (torch's minimum over 49-cell rows costs about as much as the dropout itself),
+  and their sum, the floor of any op-by-op kernel, is well above 3. Closing it takes a fused
+  kernel per backend (one pass that holds each pair's cells while it computes the minimum, the
+  mean and the count), which the array API cannot express one operation at a time.
+- **Compiled, the kernel is at the floor of its own algorithm.** `multiply` needs three sweeps
+  of the cells before the mask exists: the minimum of each map, then the mean of the shifted
+  product, then the count above that mean, and then the final multiply reads and writes x. The
+  floor the targets assume (one read of x for the scores) does not hold for a score whose
+  threshold is a mean of a product of shifted maps. The kernel lets each compiler fuse what it
+  can: torch.compile runs each pair's minimum, shift and product in one loop over the pair's
+  cells (the pairs are gathered first), and XLA, whose CPU reductions want their operands where
+  they lie, reduces every channel before the pairs are gathered (`_scores` in
+  `wedgecore/_mask.py` picks the order by the array type). What is left above 2.0 is the
+  compilers' own scheduling: XLA still writes the product and its broadcast mean out between
+  fusions, as the bytes table shows.
 - **End to end, the kernel's cost disappears**: on EfficientNetB0 the step with the layer is
   within the timing noise of the step without it, on both Keras backends, where the existing TF
-  layer costs +20 % per step and +170 % on the first step. The first-step ratios are biased low:
-  the model without the layer is traced first and pays the process's one-time warm-up costs.
+  layer costs +20 % per step and +170 % on the first step. Each Keras first step is timed in a
+  fresh process after a warm-up, so no variant pays or saves the process's one-time costs.
 """
 """What the tables above show where a target is missed, and what would close it."""
 
@@ -102,6 +107,7 @@ def _targets(
 def build(quick: bool) -> str:
     """Run the suites and return the Markdown page."""
     kernel_rows = kernels.run(quick)
+    primitive_rows = primitives.run(quick)
     scale_rows = scaling.run(quick)
     step_rows = training.run("torch", quick)
     for backend in QUICK_KERAS_BACKENDS if quick else KERAS_BACKENDS:
@@ -134,6 +140,14 @@ def build(quick: bool) -> str:
             "| shape | bytes / floor |",
             "|---|---|",
             *[f"| {row['shape']} | {row['bytes_over_floor']:.2f} |" for row in bytes_rows],
+            "",
+            "## Primitive suite",
+            "",
+            "Each x-sized operation eager `multiply` runs, timed alone against the spatial "
+            "dropout on the same tensor (the operands are computed beforehand). Op by op, the "
+            "eager kernel costs at least the row's sum.",
+            "",
+            primitives.markdown(primitive_rows),
             "",
             "## Training-step suite",
             "",

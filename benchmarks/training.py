@@ -5,18 +5,22 @@ Keras (run once per backend, ``KERAS_BACKEND`` set before Keras is imported):
 top, then [nothing | ``WedgeDropout2D`` | ``SpatialDropout2D``], GlobalAveragePooling2D and
 Dense, batch 16. PyTorch: a small Conv-BN-ReLU CNN with [nothing | ``WedgeDropout2d`` |
 ``nn.Dropout2d``] before ``AdaptiveAvgPool2d``. Reported: the step-time ratio against the
-model without the layer, and the first-step (trace/compile) ratio. Before the first steps
-are timed, every variant of the tiny smoke model takes one step, so that the process's one-time
-start-up costs are not charged to whichever model is traced first.
+model without the layer, and the first-step (trace/compile) ratio. Before a first step is
+timed, every variant of the tiny smoke model takes one step, so that the process's one-time
+start-up costs are not charged to the model traced first; Keras first steps are, besides, each
+timed in a fresh process, so that no variant profits from what another one compiled.
 
 Run: ``KERAS_BACKEND=jax python -m benchmarks.training keras [--quick]`` and
-``python -m benchmarks.training torch [--quick]``.
+``python -m benchmarks.training torch [--quick]``; one Keras first step alone:
+``KERAS_BACKEND=jax python -m benchmarks.training keras --first-step wedge``.
 """
 
 from __future__ import annotations
 
 import argparse
 import json
+import subprocess
+import sys
 import time
 from collections.abc import Callable
 from typing import Any
@@ -30,15 +34,25 @@ BATCH = 16
 VARIANTS = ("none", "wedge", "spatial")
 
 
-def _first_and_step(
-    steps: dict[str, Callable[[], Any]], sync: Callable[[Any], Any], quick: bool
-) -> list[dict[str, Any]]:
-    """Time each variant's first step, then each variant's steady step against ``none``."""
+def _first_steps(
+    steps: dict[str, Callable[[], Any]], sync: Callable[[Any], Any]
+) -> dict[str, float]:
+    """Seconds of each variant's first step, tracing and compilation included."""
     first = {}
     for name, step in steps.items():
         start = time.perf_counter()
         sync(step())
         first[name] = time.perf_counter() - start
+    return first
+
+
+def _step_rows(
+    steps: dict[str, Callable[[], Any]],
+    sync: Callable[[Any], Any],
+    first: dict[str, float],
+    quick: bool,
+) -> list[dict[str, Any]]:
+    """Each variant's steady step against ``none``, with the first-step seconds ``first``."""
     timing = {"rounds": 3, "round_seconds": 0.0, "warmup": 1} if quick else {"rounds": 11}
     rows = []
     for name in ("wedge", "spatial"):
@@ -58,8 +72,14 @@ def _first_and_step(
     return rows
 
 
-def keras_steps(quick: bool) -> dict[str, Callable[[], Any]]:
-    """One ``train_on_batch`` closure per variant of the EfficientNetB0 head."""
+def _warm_up(steps: dict[str, Callable[[], Any]], sync: Callable[[Any], Any]) -> None:
+    """Take one step of every variant, paying the process's one-time costs up front."""
+    for step in steps.values():
+        sync(step())
+
+
+def keras_step(variant: str, quick: bool) -> Callable[[], Any]:
+    """A ``train_on_batch`` closure for one variant of the EfficientNetB0 head."""
     import keras
 
     from wedgecore.adapters.keras import WedgeDropout2D
@@ -68,34 +88,49 @@ def keras_steps(quick: bool) -> dict[str, Callable[[], Any]]:
     rng = np.random.default_rng(0)
     images = rng.normal(size=(BATCH, side, side, 3)).astype("float32")
     labels = rng.integers(0, 10, size=(BATCH,))
-
-    def build(variant: str) -> keras.Model:
-        inputs = keras.Input((side, side, 3))
-        if quick:
-            features = keras.layers.Conv2D(8, 3, padding="same", activation="relu")(inputs)
-        else:
-            backbone = keras.applications.EfficientNetB0(
-                weights=None, include_top=False, input_shape=(side, side, 3)
-            )
-            features = backbone(inputs)
-        if variant == "wedge":
-            features = WedgeDropout2D(seed=0)(features)
-        elif variant == "spatial":
-            features = keras.layers.SpatialDropout2D(0.1, seed=0)(features)
-        pooled = keras.layers.GlobalAveragePooling2D()(features)
-        model = keras.Model(inputs, keras.layers.Dense(10)(pooled))
-        model.compile(
-            optimizer="adam",
-            loss=keras.losses.SparseCategoricalCrossentropy(from_logits=True),
-            jit_compile=keras.backend.backend() != "torch",
+    inputs = keras.Input((side, side, 3))
+    if quick:
+        features = keras.layers.Conv2D(8, 3, padding="same", activation="relu")(inputs)
+    else:
+        backbone = keras.applications.EfficientNetB0(
+            weights=None, include_top=False, input_shape=(side, side, 3)
         )
-        return model
+        features = backbone(inputs)
+    if variant == "wedge":
+        features = WedgeDropout2D(seed=0)(features)
+    elif variant == "spatial":
+        features = keras.layers.SpatialDropout2D(0.1, seed=0)(features)
+    pooled = keras.layers.GlobalAveragePooling2D()(features)
+    model = keras.Model(inputs, keras.layers.Dense(10)(pooled))
+    model.compile(
+        optimizer="adam",
+        loss=keras.losses.SparseCategoricalCrossentropy(from_logits=True),
+        jit_compile=keras.backend.backend() != "torch",
+    )
+    return lambda: model.train_on_batch(images, labels)
 
-    models = {variant: build(variant) for variant in VARIANTS}
-    return {
-        variant: (lambda model=model: model.train_on_batch(images, labels))
-        for variant, model in models.items()
-    }
+
+def keras_steps(quick: bool) -> dict[str, Callable[[], Any]]:
+    """One ``train_on_batch`` closure per variant."""
+    return {variant: keras_step(variant, quick) for variant in VARIANTS}
+
+
+def keras_first_step(variant: str, quick: bool) -> float:
+    """Seconds of one variant's first step in this process, after the warm-up."""
+    _warm_up(keras_steps(quick=True), lambda result: result)
+    return _first_steps({variant: keras_step(variant, quick)}, lambda result: result)[variant]
+
+
+def _keras_first_steps_in_fresh_processes(quick: bool) -> dict[str, float]:
+    """`keras_first_step` of every variant, each in a new process on the same Keras backend."""
+    first = {}
+    for variant in VARIANTS:
+        command = [sys.executable, "-m", "benchmarks.training", "keras", "--first-step", variant]
+        if quick:
+            command.append("--quick")
+        output = subprocess.run(command, check=True, capture_output=True, text=True).stdout
+        first[variant] = float(output.strip().splitlines()[-1])
+    return first
 
 
 def torch_steps(quick: bool, compiled: bool) -> dict[str, Callable[[], Any]]:
@@ -141,6 +176,11 @@ def torch_steps(quick: bool, compiled: bool) -> dict[str, Callable[[], Any]]:
     return {variant: build(variant) for variant in VARIANTS}
 
 
+def _loss_value(loss: Any) -> float:
+    """Wait for a torch step by reading its loss."""
+    return float(loss.item())
+
+
 def markdown(rows: list[dict[str, Any]]) -> str:
     """The rows as a Markdown table."""
     headers = ["suite", "layer", "step time / no layer (IQR)", "step ms"]
@@ -158,12 +198,6 @@ def markdown(rows: list[dict[str, Any]]) -> str:
     return markdown_table([*headers, "first step / no layer", "first step s"], cells)
 
 
-def _warm_up(steps: dict[str, Callable[[], Any]], sync: Callable[[Any], Any]) -> None:
-    """Take one step of every variant, paying the process's one-time costs up front."""
-    for step in steps.values():
-        sync(step())
-
-
 def run(framework: str, quick: bool) -> list[dict[str, Any]]:
     """Rows for one framework: ``keras`` (on the current Keras backend) or ``torch``."""
     if framework == "keras":
@@ -171,15 +205,19 @@ def run(framework: str, quick: bool) -> list[dict[str, Any]]:
 
         model = "tiny Conv2D" if quick else "EfficientNetB0"
         suite = f"keras-{keras.backend.backend()} {model}"
-        _warm_up(keras_steps(quick=True), lambda result: result)
-        rows = _first_and_step(keras_steps(quick), lambda result: result, quick)
+        first = _keras_first_steps_in_fresh_processes(quick)
+        rows = _step_rows(keras_steps(quick), lambda result: result, first, quick)
         return [{"suite": suite, **row} for row in rows]
+    import torch
+
     rows = []
     for compiled in (False, True):
         suite = f"torch small CNN, {'torch.compile' if compiled else 'eager'}"
-        _warm_up(torch_steps(quick=True, compiled=compiled), lambda result: result.item())
+        _warm_up(torch_steps(quick=True, compiled=compiled), _loss_value)
+        torch._dynamo.reset()  # else the warm-up's other shapes make the models compile dynamic
         steps = torch_steps(quick, compiled)
-        timed = _first_and_step(steps, lambda result: result.item(), quick)
+        first = _first_steps(steps, _loss_value)
+        timed = _step_rows(steps, _loss_value, first, quick)
         rows.extend({"suite": suite, **row} for row in timed)
     return rows
 
@@ -189,7 +227,13 @@ def main() -> None:
     parser.add_argument("framework", choices=["keras", "torch"])
     parser.add_argument("--quick", action="store_true", help="tiny models (CI smoke)")
     parser.add_argument("--json", action="store_true", help="print the rows as one JSON line")
+    parser.add_argument(
+        "--first-step", choices=VARIANTS, help="time only this variant's first step (keras)"
+    )
     arguments = parser.parse_args()
+    if arguments.first_step:
+        print(keras_first_step(arguments.first_step, arguments.quick))
+        return
     rows = run(arguments.framework, arguments.quick)
     print(json.dumps(rows) if arguments.json else markdown(rows))
 

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from unittest import mock
+
 import numpy as np
 import pytest
 from hypothesis import given
@@ -9,6 +11,7 @@ from hypothesis import strategies as st
 from reference import reference_mask, reference_scores
 
 import wedgecore as wc
+from wedgecore._arrays import is_jax
 
 
 def random_case(seed: int, shape: tuple[int, ...], channel_axis: int = 1):
@@ -60,6 +63,18 @@ def test_pair_scores_equal_the_loop_reference(backend, case):
     picked = {name: keywords[name] for name in names}
     scores = backend.run(wc.pair_scores, x, perm, **picked)
     np.testing.assert_allclose(scores, reference_scores(x, perm, **picked), atol=1e-12)
+
+
+@given(case=mask_cases())
+def test_both_orders_of_the_steps_give_the_same_scores(backend, case):
+    """Summarising channels before or after gathering the pairs (chosen per backend) agree."""
+    seed, shape, keywords = case
+    x, perm = random_case(seed, shape, keywords["channel_axis"])
+    picked = {name: keywords[name] for name in ("method", "num_pairs", "channel_axis")}
+    scores = backend.run(wc.pair_scores, x, perm, **picked)
+    with mock.patch("wedgecore._mask.is_jax", lambda a: not is_jax(a)):
+        swapped = backend.run(wc.pair_scores, x, perm, **picked)
+    np.testing.assert_allclose(swapped, scores, atol=1e-12)
 
 
 @given(case=mask_cases())

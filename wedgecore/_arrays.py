@@ -8,12 +8,21 @@ import array_api_compat
 
 from ._checks import Layout
 
-__all__ = ["as_indices", "as_three_axes", "keep_shape", "namespace", "upcast"]
+__all__ = ["as_indices", "as_three_axes", "is_jax", "keep_shape", "namespace", "upcast"]
 
 
 def namespace(xp: Any, *arrays: Any) -> Any:
     """Return ``xp``, or the array API namespace of ``arrays`` when ``xp`` is None."""
     return array_api_compat.array_namespace(*arrays) if xp is None else xp
+
+
+def is_jax(a: Any) -> bool:
+    """Whether ``a`` is a JAX array or tracer, by its type's package.
+
+    Read off the type, not through ``array_api_compat.is_jax_array``, whose
+    cached helpers torch.compile would trace and warn about.
+    """
+    return type(a).__module__.partition(".")[0] in ("jax", "jaxlib")
 
 
 def upcast(a: Any, xp: Any) -> Any:

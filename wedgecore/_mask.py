@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from ._arrays import as_indices, as_three_axes, keep_shape, namespace, upcast
+from ._arrays import as_indices, as_three_axes, is_jax, keep_shape, namespace, upcast
 from ._checks import (
     Layout,
     check_bool,
@@ -19,17 +19,35 @@ from ._checks import (
     check_perm,
     layout_of,
 )
-from ._methods import method_steps
+from ._methods import Method, method_steps
 
 __all__ = ["drop_fraction", "pair_scores", "wedge_dropout", "wedge_mask"]
 
 
 def _scores(x: Any, perm: Any, method: str, pairs: int, layout: Layout, xp: Any) -> Any:
-    """Summarise every channel, gather the paired ones by ``perm``, prepare them and score."""
+    """Score the pairs ``(perm[2k], perm[2k + 1])`` of every sample, shape ``(N, pairs)``.
+
+    The same steps in one of two orders, each the faster where it is used (the
+    kernel suite of docs/benchmarks.md measures them): XLA reduces a map fastest
+    where it lies, ungathered, so JAX arrays, and methods that compare statistics
+    only, summarise every channel before the paired ones are gathered. Elsewhere
+    the pairs' channels are gathered first, and torch.compile then fuses each
+    pair's statistics, preparation and reduction into one sweep of its cells.
+    """
     x3, channel_axis, cell_axis = as_three_axes(x, layout, xp)
     x3 = upcast(x3, xp)
     steps = method_steps(method)
-    paired = perm[: 2 * pairs]
+    if is_jax(x3) or not steps.reads_cells:
+        return _summarise_then_gather(x3, perm[: 2 * pairs], steps, channel_axis, cell_axis, xp)
+    first = xp.take(x3, perm[0 : 2 * pairs : 2], axis=channel_axis)
+    second = xp.take(x3, perm[1 : 2 * pairs : 2], axis=channel_axis)
+    return steps.score(first, second, (cell_axis,), xp)
+
+
+def _summarise_then_gather(
+    x3: Any, paired: Any, steps: Method, channel_axis: int, cell_axis: int, xp: Any
+) -> Any:
+    """Summarise every channel, then gather and prepare the ``paired`` ones and score them."""
     statistics = [
         xp.take(statistic, paired, axis=channel_axis)
         for statistic in steps.summarise(x3, (cell_axis,), xp)

@@ -7,10 +7,9 @@ mean" map or a shifted map), or is absent when the one statistic is itself what
 is compared; ``combine`` reduces two prepared maps, whose shapes broadcast, over
 the cell axes to one score in [0, 1] per pair.
 
-The split lets a kernel summarise every channel once, at the cost of a reduction
-with a tiny output, and then prepare only the paired channels, cell by cell
-right after gathering them, where a compiler fuses the gather, the preparation
-and the pairwise reduction into one pass over the cells.
+The split lets a kernel choose its order: summarise every channel once and then
+prepare only the paired channels right after gathering them, or gather the pairs'
+channels first and run all three steps per pair.
 
 Normalisations whose positive scale factor cancels in the comparison
 ``m > mean(m)`` are skipped, and `rectify`'s mean of a difference is taken
