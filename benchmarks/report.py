@@ -17,7 +17,7 @@ import sys
 from pathlib import Path
 from typing import Any
 
-from benchmarks import kernels, primitives, scaling, training
+from benchmarks import kernels, orders, primitives, scaling, training
 
 KERAS_BACKENDS = ("tensorflow", "jax")
 QUICK_KERAS_BACKENDS = ("jax",)
@@ -29,26 +29,29 @@ READING = """## Reading the misses
 - **Eager kernels (torch, jax op by op) miss the 3.0 bound, and cannot meet it op by op.** The
   primitive suite below times, alone, each x-sized operation that eager `multiply` runs: the
   per-channel minimum, the gather of the paired channels, the shift, the pair product, its mean,
-  the comparison, the count and the final multiply. Each one costs a good fraction of a whole
-  spatial dropout (torch's minimum over 49-cell rows costs about as much as the dropout itself),
-  and their sum, the floor of any op-by-op kernel, is well above 3. Closing it takes a fused
-  kernel per backend (one pass that holds each pair's cells while it computes the minimum, the
-  mean and the count), which the array API cannot express one operation at a time.
-- **Compiled, the kernel is at the floor of its own algorithm.** `multiply` needs three sweeps
-  of the cells before the mask exists: the minimum of each map, then the mean of the shifted
-  product, then the count above that mean, and then the final multiply reads and writes x. The
-  floor the targets assume (one read of x for the scores) does not hold for a score whose
-  threshold is a mean of a product of shifted maps. The kernel lets each compiler fuse what it
-  can: torch.compile runs each pair's minimum, shift and product in one loop over the pair's
-  cells (the pairs are gathered first), and XLA, whose CPU reductions want their operands where
-  they lie, reduces every channel before the pairs are gathered (`_scores` in
-  `wedgecore/_mask.py` picks the order by the array type). What is left above 2.0 is the
-  compilers' own scheduling: XLA still writes the product and its broadcast mean out between
-  fusions, as the bytes table shows.
+  the comparison, the count and the final multiply. Each costs a good fraction of a whole
+  spatial dropout (torch's minimum over 49-cell rows about as much as the dropout itself), and
+  their sum, the floor of any op-by-op kernel, is above 3 on every shape. Closing it takes one
+  fused kernel per backend, a pass that holds each pair's cells while it computes the minimum,
+  the mean and the count, which the array API cannot express one operation at a time.
+- **Compiled, the kernel is close to the floor of its own algorithm.** `multiply` needs three
+  sweeps of the cells before the mask exists (the minimum of each map, the mean of the shifted
+  product, the count above that mean), and the final multiply then reads and writes x. The floor
+  the targets assume, one read of x for the scores, does not hold for a score whose threshold is
+  the mean of a product of shifted maps. The kernel lets each compiler fuse what it can:
+  torch.compile runs each pair's minimum, shift and product in one loop over the pair's cells
+  (the pairs are gathered first), and XLA, whose CPU reductions want their operands where they
+  lie, reduces every channel before the pairs are gathered. `_scores` in `wedgecore/_mask.py`
+  picks the order by the array type, and the order suite shows the pick is the faster one on
+  both. What remains above 2.0 is the compilers' scheduling: XLA writes the product and its
+  broadcast mean out between fusions (the bytes table), and small maps leave each loop short.
 - **End to end, the kernel's cost disappears**: on EfficientNetB0 the step with the layer is
   within the timing noise of the step without it, on both Keras backends, where the existing TF
-  layer costs +20 % per step and +170 % on the first step. Each Keras first step is timed in a
-  fresh process after a warm-up, so no variant pays or saves the process's one-time costs.
+  layer costs +20 % per step and +170 % on the first step. Each Keras first step is the median
+  of three fresh processes per variant, so no variant pays or saves the process's one-time costs;
+  what the layer adds there is its own tracing and compilation, a fraction of a second. The torch
+  first steps are timed in one process, the model without the layer first, so their ratios are
+  biased low.
 """
 """What the tables above show where a target is missed, and what would close it."""
 
@@ -107,6 +110,7 @@ def _targets(
 def build(quick: bool) -> str:
     """Run the suites and return the Markdown page."""
     kernel_rows = kernels.run(quick)
+    order_rows = orders.run(quick)
     primitive_rows = primitives.run(quick)
     scale_rows = scaling.run(quick)
     step_rows = training.run("torch", quick)
@@ -140,6 +144,14 @@ def build(quick: bool) -> str:
             "| shape | bytes / floor |",
             "|---|---|",
             *[f"| {row['shape']} | {row['bytes_over_floor']:.2f} |" for row in bytes_rows],
+            "",
+            "## Order suite",
+            "",
+            "`multiply`'s scores computed in the other order of the kernel's steps, over the "
+            "order the kernel picks for that framework's arrays, both compiled "
+            "(`torch.compile`, `jax.jit`); above 1 means the kernel picks the faster one.",
+            "",
+            orders.markdown(order_rows),
             "",
             "## Primitive suite",
             "",

@@ -7,8 +7,10 @@ Dense, batch 16. PyTorch: a small Conv-BN-ReLU CNN with [nothing | ``WedgeDropou
 ``nn.Dropout2d``] before ``AdaptiveAvgPool2d``. Reported: the step-time ratio against the
 model without the layer, and the first-step (trace/compile) ratio. Before a first step is
 timed, every variant of the tiny smoke model takes one step, so that the process's one-time
-start-up costs are not charged to the model traced first; Keras first steps are, besides, each
-timed in a fresh process, so that no variant profits from what another one compiled.
+start-up costs are not charged to the model traced first. Keras first steps are, besides, each
+timed in a fresh process, three rounds of the variants interleaved, so that no variant profits
+from what another one compiled; torch first steps are timed in one process, in the order
+none, wedge, spatial.
 
 Run: ``KERAS_BACKEND=jax python -m benchmarks.training keras [--quick]`` and
 ``python -m benchmarks.training torch [--quick]``; one Keras first step alone:
@@ -19,6 +21,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import statistics
 import subprocess
 import sys
 import time
@@ -32,6 +35,8 @@ from benchmarks.timing import compare
 
 BATCH = 16
 VARIANTS = ("none", "wedge", "spatial")
+FIRST_STEP_ROUNDS = 3
+"""Fresh processes per Keras variant whose first steps are timed (the median is reported)."""
 
 
 def _first_steps(
@@ -122,15 +127,15 @@ def keras_first_step(variant: str, quick: bool) -> float:
 
 
 def _keras_first_steps_in_fresh_processes(quick: bool) -> dict[str, float]:
-    """`keras_first_step` of every variant, each in a new process on the same Keras backend."""
-    first = {}
-    for variant in VARIANTS:
-        command = [sys.executable, "-m", "benchmarks.training", "keras", "--first-step", variant]
-        if quick:
-            command.append("--quick")
-        output = subprocess.run(command, check=True, capture_output=True, text=True).stdout
-        first[variant] = float(output.strip().splitlines()[-1])
-    return first
+    """Median `keras_first_step` of every variant, each run in a new process, rounds interleaved."""
+    seconds: dict[str, list[float]] = {variant: [] for variant in VARIANTS}
+    for _ in range(1 if quick else FIRST_STEP_ROUNDS):
+        for variant in VARIANTS:
+            command = [sys.executable, "-m", "benchmarks.training", "keras"]
+            command += ["--first-step", variant, *(["--quick"] if quick else [])]
+            output = subprocess.run(command, check=True, capture_output=True, text=True).stdout
+            seconds[variant].append(float(output.strip().splitlines()[-1]))
+    return {variant: statistics.median(times) for variant, times in seconds.items()}
 
 
 def torch_steps(quick: bool, compiled: bool) -> dict[str, Callable[[], Any]]:

@@ -28,23 +28,21 @@ def _scores(x: Any, perm: Any, method: str, pairs: int, layout: Layout, xp: Any)
     """Score the pairs ``(perm[2k], perm[2k + 1])`` of every sample, shape ``(N, pairs)``.
 
     The same steps in one of two orders, each the faster where it is used (the
-    kernel suite of docs/benchmarks.md measures them): XLA reduces a map fastest
-    where it lies, ungathered, so JAX arrays, and methods that compare statistics
-    only, summarise every channel before the paired ones are gathered. Elsewhere
-    the pairs' channels are gathered first, and torch.compile then fuses each
-    pair's statistics, preparation and reduction into one sweep of its cells.
+    order suite of docs/benchmarks.md times them side by side): XLA reduces a map
+    fastest where it lies, ungathered, so JAX arrays, and methods that compare
+    statistics only, summarise every channel before gathering the paired ones.
+    Elsewhere the pairs' channels are gathered first, and torch.compile then fuses
+    each pair's statistics, preparation and reduction into one sweep of its cells.
     """
     x3, channel_axis, cell_axis = as_three_axes(x, layout, xp)
     x3 = upcast(x3, xp)
     steps = method_steps(method)
-    if is_jax(x3) or not steps.reads_cells:
-        return _summarise_then_gather(x3, perm[: 2 * pairs], steps, channel_axis, cell_axis, xp)
-    first = xp.take(x3, perm[0 : 2 * pairs : 2], axis=channel_axis)
-    second = xp.take(x3, perm[1 : 2 * pairs : 2], axis=channel_axis)
-    return steps.score(first, second, (cell_axis,), xp)
+    summarise_first = is_jax(x3) or not steps.reads_cells
+    order = summarise_then_gather if summarise_first else gather_then_summarise
+    return order(x3, perm[: 2 * pairs], steps, channel_axis, cell_axis, xp)
 
 
-def _summarise_then_gather(
+def summarise_then_gather(
     x3: Any, paired: Any, steps: Method, channel_axis: int, cell_axis: int, xp: Any
 ) -> Any:
     """Summarise every channel, then gather and prepare the ``paired`` ones and score them."""
@@ -55,6 +53,15 @@ def _summarise_then_gather(
     maps = xp.take(x3, paired, axis=channel_axis) if steps.reads_cells else None
     first, second = _split_pairs(steps.prepared(maps, statistics, xp), channel_axis, xp)
     return steps.combine(first, second, (cell_axis,), xp, x3.dtype)
+
+
+def gather_then_summarise(
+    x3: Any, paired: Any, steps: Method, channel_axis: int, cell_axis: int, xp: Any
+) -> Any:
+    """Gather the pairs' first and second channels, then score them pair by pair."""
+    first = xp.take(x3, paired[0::2], axis=channel_axis)
+    second = xp.take(x3, paired[1::2], axis=channel_axis)
+    return steps.score(first, second, (cell_axis,), xp)
 
 
 def _split_pairs(a: Any, channel_axis: int, xp: Any) -> tuple[Any, Any]:
@@ -120,7 +127,7 @@ def _dropped_pairs(
     ranked = xp.mean(scores, axis=0, keepdims=True) if batchwise else scores
     ranked = xp.where(xp.isnan(ranked), -1.0, ranked)
     order = xp.argsort(-ranked, axis=1, stable=True)
-    rank = xp.argsort(order, axis=1)
+    rank = xp.argsort(order, axis=1, stable=False)  # a permutation: no ties to keep in order
     return rank < round(rate * scores.shape[1])
 
 
@@ -129,7 +136,7 @@ def _channel_drops(dropped: Any, perm: Any, pairs: int, xp: Any) -> Any:
 
     A channel in no pair looks up an extra, never-dropped column ``P``.
     """
-    position = xp.argsort(perm)
+    position = xp.argsort(perm, stable=False)  # a permutation: no ties to keep in order
     pair_of_channel = xp.where(position < 2 * pairs, position // 2, pairs)
     never = xp.zeros_like(dropped[:, :1])
     return xp.take(xp.concat([dropped, never], axis=1), pair_of_channel, axis=1)
