@@ -49,9 +49,12 @@ READING = """## Reading the misses
   within the timing noise of the step without it, on both Keras backends, where the existing TF
   layer costs +20 % per step and +170 % on the first step. Each Keras first step is the median
   of three fresh processes per variant, so no variant pays or saves the process's one-time costs;
-  what the layer adds there is its own tracing and compilation, a fraction of a second. The torch
-  first steps are timed in one process, the model without the layer first, so their ratios are
-  biased low.
+  what the layer adds there is its own tracing and compilation, a fraction of a second. The 1 %
+  and 3 % bounds are the size of this machine's run-to-run noise: the IQR of the per-round step
+  ratios is wider than 1 %, and first steps in fresh processes still scatter by a few per cent,
+  so a verdict on those rows can flip between runs; the spatial-dropout rows, a layer that costs
+  nothing, are the control. The torch first steps are timed in one process (the on-disk compile
+  caches off), the model without the layer first, so their ratios are biased low.
 """
 """What the tables above show where a target is missed, and what would close it."""
 

@@ -146,6 +146,9 @@ def torch_steps(quick: bool, compiled: bool) -> dict[str, Callable[[], Any]]:
     from wedgecore.adapters.torch import WedgeDropout2d
 
     torch.set_num_threads(2)
+    # a first step must compile, not load what an earlier run left in the on-disk caches
+    torch._inductor.config.fx_graph_cache = False
+    torch._functorch.config.enable_autograd_cache = False
     channels, side = (8, 8) if quick else (256, 16)
     images = torch.randn(BATCH * 4, 3, side * 2, side * 2)
     labels = torch.randint(0, 10, (BATCH * 4,))
