@@ -5,7 +5,6 @@ Run: ``python -m benchmarks.kernels [--quick]`` (float32, CPU, 2 threads).
 
 from __future__ import annotations
 
-import argparse
 import functools
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
@@ -14,6 +13,7 @@ from typing import Any
 import numpy as np
 
 import wedgecore as wc
+from benchmarks.cli import suite_main
 from benchmarks.tables import markdown_table, ratio_with_spread
 from benchmarks.timing import compare
 
@@ -34,6 +34,22 @@ def method_keywords(method: str) -> dict[str, Any]:
     return {"method": method, "threshold": wc.DEFAULT_THRESHOLDS.get(method, 0.5)}
 
 
+def torch_spatial_dropout(x: Any) -> Any:
+    """The torch baseline: ``F.dropout1d/2d/3d`` at `RATE`, in training mode."""
+    import torch.nn.functional as F
+
+    spatial = {3: F.dropout1d, 4: F.dropout2d, 5: F.dropout3d}[x.ndim]
+    return spatial(x, RATE, training=True)
+
+
+def jax_channel_dropout(x: Any, key: Any) -> Any:
+    """The jax baseline: ``x`` times a Bernoulli keep mask per (sample, channel) at `RATE`."""
+    import jax
+
+    mask_shape = (x.shape[0], x.shape[1]) + (1,) * (x.ndim - 2)
+    return x * jax.random.bernoulli(key, 1 - RATE, mask_shape).astype(x.dtype)
+
+
 @dataclass(frozen=True)
 class Case:
     """One timed pair: a Wedge Dropout call and its spatial-dropout baseline."""
@@ -49,24 +65,19 @@ def torch_cases(x_np: np.ndarray, method: str) -> Iterator[Case]:
     """PyTorch eager and ``torch.compile``: against ``F.dropout1d/2d/3d``."""
     import array_api_compat.torch as xp
     import torch
-    import torch.nn.functional as F
 
     torch.set_num_threads(2)
     torch._dynamo.reset()  # each case compiles the same closures afresh, never a recompile
     x = torch.from_numpy(x_np)
     channels = x.shape[1]
-    spatial = {3: F.dropout1d, 4: F.dropout2d, 5: F.dropout3d}[x.ndim]
     keywords = method_keywords(method)
 
     def wedge(x: Any) -> Any:
         return wc.wedge_dropout(x, torch.randperm(channels), xp=xp, **keywords)
 
-    def baseline(x: Any) -> Any:
-        return spatial(x, RATE, training=True)
-
-    yield Case("torch", "eager", lambda: wedge(x), lambda: baseline(x), lambda r: r)
+    yield Case("torch", "eager", lambda: wedge(x), lambda: torch_spatial_dropout(x), lambda r: r)
     compiled_wedge = torch.compile(wedge, fullgraph=True)
-    compiled_baseline = torch.compile(baseline, fullgraph=True)
+    compiled_baseline = torch.compile(torch_spatial_dropout, fullgraph=True)
     yield Case(
         "torch", "compiled", lambda: compiled_wedge(x), lambda: compiled_baseline(x), lambda r: r
     )
@@ -79,15 +90,13 @@ def jax_cases(x_np: np.ndarray, method: str) -> Iterator[Case]:
 
     x = jnp.asarray(x_np)
     channels = x.shape[1]
-    mask_shape = (x.shape[0], channels) + (1,) * (x.ndim - 2)
     keywords = method_keywords(method)
     key = jax.random.key(0)
 
     def wedge(x: Any, key: Any) -> Any:
         return wc.wedge_dropout(x, jax.random.permutation(key, channels), **keywords)
 
-    def baseline(x: Any, key: Any) -> Any:
-        return x * jax.random.bernoulli(key, 1 - RATE, mask_shape).astype(x.dtype)
+    baseline = jax_channel_dropout
 
     def sync(result: Any) -> Any:
         return result.block_until_ready()
@@ -157,10 +166,7 @@ def markdown(rows: list[dict[str, Any]]) -> str:
 
 
 def main() -> None:
-    parser = argparse.ArgumentParser(description=__doc__)
-    parser.add_argument("--quick", action="store_true", help="tiny shapes, few rounds (CI smoke)")
-    rows = run(parser.parse_args().quick)
-    print(markdown(rows))
+    suite_main(__doc__, run, markdown)
 
 
 if __name__ == "__main__":

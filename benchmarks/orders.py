@@ -10,12 +10,12 @@ Run: ``python -m benchmarks.orders [--quick]`` (float32, CPU, 2 threads).
 
 from __future__ import annotations
 
-import argparse
 from collections.abc import Callable
 from typing import Any
 
 import numpy as np
 
+from benchmarks.cli import suite_main
 from benchmarks.kernels import QUICK_SHAPES, SHAPES
 from benchmarks.tables import markdown_table, ratio_with_spread
 from benchmarks.timing import compare
@@ -108,9 +108,7 @@ def markdown(rows: list[dict[str, Any]]) -> str:
 
 
 def main() -> None:
-    parser = argparse.ArgumentParser(description=__doc__)
-    parser.add_argument("--quick", action="store_true", help="tiny shapes, few rounds (CI smoke)")
-    print(markdown(run(parser.parse_args().quick)))
+    suite_main(__doc__, run, markdown)
 
 
 if __name__ == "__main__":

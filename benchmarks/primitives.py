@@ -9,13 +9,13 @@ Run: ``python -m benchmarks.primitives [--quick]`` (float32, CPU, 2 threads).
 
 from __future__ import annotations
 
-import argparse
 from collections.abc import Callable, Iterator
 from typing import Any
 
 import numpy as np
 
-from benchmarks.kernels import QUICK_SHAPES, RATE, SHAPES
+from benchmarks.cli import suite_main
+from benchmarks.kernels import QUICK_SHAPES, SHAPES, jax_channel_dropout, torch_spatial_dropout
 from benchmarks.tables import markdown_table
 from benchmarks.timing import compare
 
@@ -50,14 +50,12 @@ def _operations(x3: Any, perm: Any, xp: Any) -> Operations:
 def _torch(x_np: np.ndarray) -> tuple[Operations, Callable[[], Any], Callable[[Any], Any]]:
     import array_api_compat.torch as xp
     import torch
-    import torch.nn.functional as F
 
     torch.set_num_threads(2)
     x = torch.from_numpy(x_np)
-    spatial = {3: F.dropout1d, 4: F.dropout2d, 5: F.dropout3d}[x.ndim]
     x3 = xp.reshape(x, (x.shape[0], x.shape[1], -1))
     operations = _operations(x3, torch.randperm(x.shape[1]), xp)
-    return operations, lambda: spatial(x, RATE, training=True), lambda result: result
+    return operations, lambda: torch_spatial_dropout(x), lambda result: result
 
 
 def _jax(x_np: np.ndarray) -> tuple[Operations, Callable[[], Any], Callable[[Any], Any]]:
@@ -66,14 +64,13 @@ def _jax(x_np: np.ndarray) -> tuple[Operations, Callable[[], Any], Callable[[Any
 
     x = jnp.asarray(x_np)
     key = jax.random.key(0)
-    mask_shape = (x.shape[0], x.shape[1]) + (1,) * (x.ndim - 2)
-
-    def baseline() -> Any:
-        return x * jax.random.bernoulli(key, 1 - RATE, mask_shape).astype(x.dtype)
-
     x3 = jnp.reshape(x, (x.shape[0], x.shape[1], -1))
     operations = _operations(x3, jax.random.permutation(key, x.shape[1]), jnp)
-    return operations, baseline, lambda result: result.block_until_ready()
+    return (
+        operations,
+        lambda: jax_channel_dropout(x, key),
+        lambda result: result.block_until_ready(),
+    )
 
 
 def _cases(x: np.ndarray) -> Iterator[tuple[str, str, Callable[[], Any], Callable[[], Any], Any]]:
@@ -111,9 +108,7 @@ def markdown(rows: list[dict[str, Any]]) -> str:
 
 
 def main() -> None:
-    parser = argparse.ArgumentParser(description=__doc__)
-    parser.add_argument("--quick", action="store_true", help="tiny shapes, few rounds (CI smoke)")
-    print(markdown(run(parser.parse_args().quick)))
+    suite_main(__doc__, run, markdown)
 
 
 if __name__ == "__main__":

@@ -7,13 +7,13 @@ Run: ``python -m benchmarks.scaling [--quick]``.
 
 from __future__ import annotations
 
-import argparse
 import functools
 from typing import Any
 
 import numpy as np
 
 import wedgecore as wc
+from benchmarks.cli import suite_main
 from benchmarks.tables import markdown_table
 from benchmarks.timing import compare
 
@@ -107,9 +107,7 @@ def markdown(rows: list[dict[str, Any]]) -> str:
 
 
 def main() -> None:
-    parser = argparse.ArgumentParser(description=__doc__)
-    parser.add_argument("--quick", action="store_true", help="two tiny sizes (CI smoke)")
-    print(markdown(run(parser.parse_args().quick)))
+    suite_main(__doc__, run, markdown)
 
 
 if __name__ == "__main__":

@@ -79,8 +79,7 @@ def _step_rows(
 
 def _warm_up(steps: dict[str, Callable[[], Any]], sync: Callable[[Any], Any]) -> None:
     """Take one step of every variant, paying the process's one-time costs up front."""
-    for step in steps.values():
-        sync(step())
+    _first_steps(steps, sync)
 
 
 def keras_step(variant: str, quick: bool) -> Callable[[], Any]:
